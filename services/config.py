@@ -1,0 +1,530 @@
+"""Settings: the YAML file + environment + defaults, turned into one frozen object in one place.
+
+wg-portal's rules hold for the keys that come from wg-portal (reference §1a): each key has a
+variable `WG_PORTAL_<SECTION>_<KEY>` that sets its *default*; a value in the file wins; `${VAR}`
+inside the file is replaced from the environment. `DATABASE_URL` and `REDIS_URL` override
+everything. Every error names the key it is about, so start-up can stop with one clear line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from services.durations import parse_duration
+
+EVENTS = frozenset({"create", "update", "delete", "connect", "disconnect"})
+ENTITIES = frozenset({"user", "peer", "interface", "peer_metric"})
+PEER_STATE_FORMATS = ("peer", "peer_metric")
+DEFAULT_ENDPOINT = "default"
+_MAX_DURATION = 366 * 86400.0  # a year and a day: anything longer is a typo, not a setting
+_ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; `key` is its dotted name."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One webhook receiver. `default` is the one made from `webhook.url`."""
+
+    name: str
+    url: str
+    authentication: str = ""
+    signing_secret: str = ""
+    timeout: float = 10.0
+    retry_schedule: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    max_in_flight: int = 16
+    events: frozenset[str] = frozenset()  # empty = all
+    entities: frozenset[str] = frozenset()  # empty = all
+
+    def wants(self, event: str, entity: str) -> bool:
+        return (not self.events or event in self.events) and (
+            not self.entities or entity in self.entities
+        )
+
+    def __repr__(self) -> str:  # never print secrets, not even in a traceback
+        return f"Endpoint(name={self.name!r}, url={self.url!r})"
+
+
+@dataclass(frozen=True)
+class Core:
+    admin_user: str = "admin@wgportal.local"
+    admin_password: str = "wgportal-default"
+    admin_api_token: str = ""
+    delete_peer_after_user_deleted: bool = False
+    re_enable_peer_after_user_enable: bool = True
+
+    def __repr__(self) -> str:
+        return f"Core(admin_user={self.admin_user!r})"
+
+
+@dataclass(frozen=True)
+class Advanced:
+    start_listen_port: int = 51820
+    start_cidr_v4: str = "10.11.12.0/24"
+    start_cidr_v6: str = "fdfd:d3ad:c0de:1234::0/64"
+    use_ip_v6: bool = True
+    api_admin_only: bool = True
+
+
+@dataclass(frozen=True)
+class Statistics:
+    collect_peer_data: bool = True
+    data_collection_interval: float = 60.0
+    use_ping_checks: bool = False
+    disconnect_grace: float = 0.0
+    wg_command: str = "wg show all dump"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    endpoints: tuple[Endpoint, ...] = ()
+    include_secrets: bool = False
+    peer_state_format: str = "peer"
+    retention: float = 30 * 86400.0
+    disable_after: float = 5 * 86400.0
+    block_private_networks: bool = False
+    batch_size: int = 50
+
+    def endpoint(self, name: str) -> Endpoint | None:
+        return next((e for e in self.endpoints if e.name == name), None)
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    core: Core = field(default_factory=Core)
+    advanced: Advanced = field(default_factory=Advanced)
+    statistics: Statistics = field(default_factory=Statistics)
+    webhook: Webhook = field(default_factory=Webhook)
+    rekey_timeout_interval: float = 180.0
+    database_dsn: str = ""  # "" = embedded Postgres
+    redis_url: str = ""  # "" = embedded Redis
+    web: Listen = field(default_factory=lambda: Listen("127.0.0.1", 8888))
+    flower: Listen = field(default_factory=lambda: Listen("127.0.0.1", 5555))
+    flower_basic_auth: str = ""
+    data_dir: Path = field(default_factory=lambda: Path(".wg-webhooks"))
+    source: str = ""  # the file the settings came from, "" when none
+
+    def __repr__(self) -> str:
+        return f"Settings(source={self.source!r}, endpoints={list(self.webhook.endpoints)!r})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading: file discovery, ${VAR} substitution, WG_PORTAL_* defaults
+# ---------------------------------------------------------------------------------------------
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def find_config_file(explicit: str | None, env: Mapping[str, str]) -> Path | None:
+    """`--config`, else WG_WEBHOOKS_CONFIG, else WG_PORTAL_CONFIG, else the usual places."""
+    for candidate, key in (
+        (explicit, "--config"),
+        (env.get("WG_WEBHOOKS_CONFIG"), "WG_WEBHOOKS_CONFIG"),
+        (env.get("WG_PORTAL_CONFIG"), "WG_PORTAL_CONFIG"),
+    ):
+        if candidate:
+            path = Path(candidate)
+            if not path.is_file():
+                raise ConfigError(key, f"config file {candidate} does not exist")
+            return path
+    for name in ("config/config.yaml", "config/config.yml", "config.yml"):
+        if Path(name).is_file():
+            return Path(name)
+    return None
+
+
+def _read_file(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read config file: {exc.strerror}") from None
+    text = _VAR.sub(lambda m: env.get(m.group(1), ""), text)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(str(path), f"not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "the top level must be a mapping of sections")
+    return data
+
+
+class _Reader:
+    """Looks up `section.key`: the file's value, else WG_PORTAL_SECTION_KEY, else the default."""
+
+    def __init__(self, data: dict[str, Any], env: Mapping[str, str]) -> None:
+        self.data = data
+        self.env = env
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.data.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ConfigError(name, "must be a mapping")
+        return value
+
+    def raw(self, section: str, key: str, default: Any) -> Any:
+        sect = self.section(section)
+        if key in sect and sect[key] is not None:
+            return sect[key]
+        env_value = self.env.get(f"WG_PORTAL_{section.upper()}_{key.upper()}")
+        if env_value is not None:
+            return env_value
+        return default
+
+    def get(self, section: str, key: str, default: Any, coerce: Callable[[Any], Any]) -> Any:
+        value = self.raw(section, key, default)
+        try:
+            return coerce(value)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{section}.{key}", str(exc)) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Coercions: each raises ValueError with a message that completes "section.key: ..."
+# ---------------------------------------------------------------------------------------------
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{value!r} is not a boolean (true or false)")
+
+
+def _int_range(low: int, high: int) -> Callable[[Any], int]:
+    def coerce(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a whole number")
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise ValueError(f"{number} is out of range ({low} to {high})")
+        return number
+
+    return coerce
+
+
+def _duration(allow_zero: bool = True) -> Callable[[Any], float]:
+    def coerce(value: Any) -> float:
+        seconds = parse_duration(value)
+        if seconds > _MAX_DURATION:
+            raise ValueError(f"{value!r} is longer than a year")
+        if seconds == 0 and not allow_zero:
+            raise ValueError(f"{value!r} must be more than zero")
+        return seconds
+
+    return coerce
+
+
+def _str(value: Any) -> str:
+    if isinstance(value, dict | list):
+        raise ValueError("must be a string")
+    return str(value)
+
+
+def _cidr(value: Any) -> str:
+    try:
+        return str(ipaddress.ip_network(str(value).strip(), strict=False))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR network (like 10.11.12.0/24)") from None
+
+
+def _url(value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"{text!r} must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError(f"{text!r} has no host")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ValueError(f"{text!r} has a bad port") from None
+    return text
+
+
+def _listen(value: Any) -> Listen:
+    text = str(value).strip()
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        raise ValueError(f"{text!r} is not host:port (like 127.0.0.1:8888)")
+    host = host.strip("[]") or "0.0.0.0"  # noqa: S104  (":8888" means every address, as in wg-portal)
+    try:
+        number = int(port)
+    except ValueError:
+        raise ValueError(f"{text!r} has a bad port") from None
+    if not 1 <= number <= 65535:
+        raise ValueError(f"port {number} is out of range (1 to 65535)")
+    return Listen(host, number)
+
+
+def _schedule(value: Any) -> tuple[float, ...]:
+    if isinstance(value, str):
+        value = [v for v in value.replace(",", " ").split() if v]
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be a non-empty list of durations (like [5s, 5m, 30m])")
+    steps = []
+    for item in value:
+        seconds = parse_duration(item)
+        if seconds > _MAX_DURATION:
+            raise ValueError(f"{item!r} is longer than a year")
+        steps.append(seconds)
+    if len(steps) > 50:
+        raise ValueError("has more than 50 steps")
+    return tuple(steps)
+
+
+def _names(allowed: frozenset[str], what: str) -> Callable[[Any], frozenset[str]]:
+    def coerce(value: Any) -> frozenset[str]:
+        if value is None or value == "":
+            return frozenset()
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise ValueError(f"must be a list of {what} names")
+        names = frozenset(str(v) for v in value)
+        unknown = sorted(names - allowed)
+        if unknown:
+            raise ValueError(
+                f"unknown {what} {', '.join(unknown)} (known: {', '.join(sorted(allowed))})"
+            )
+        return names
+
+    return coerce
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the Settings
+# ---------------------------------------------------------------------------------------------
+
+
+def _endpoint_from(
+    key: str, item: Mapping[str, Any], defaults: Endpoint, name: str | None = None
+) -> Endpoint:
+    def field_(name_: str, default: Any, coerce: Callable[[Any], Any]) -> Any:
+        value = item.get(name_, None)
+        if value is None:
+            return default
+        try:
+            return coerce(value)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{key}.{name_}", str(exc)) from None
+
+    known = {
+        "name",
+        "url",
+        "authentication",
+        "secret",
+        "signing_secret",
+        "timeout",
+        "retry_schedule",
+        "max_in_flight",
+        "events",
+        "entities",
+    }
+    for extra in sorted(set(item) - known):
+        raise ConfigError(f"{key}.{extra}", f"unknown key (known: {', '.join(sorted(known))})")
+    endpoint_name = name if name is not None else field_("name", "", _str).strip()
+    if not _ENDPOINT_NAME.match(endpoint_name):
+        raise ConfigError(
+            f"{key}.name", f"{endpoint_name!r} must be 1-63 letters, digits, '.', '_' or '-'"
+        )
+    url = field_("url", "", _url)
+    if not url:
+        raise ConfigError(f"{key}.url", "is required")
+    authentication = field_("authentication", "", _str) or field_("secret", "", _str)
+    return Endpoint(
+        name=endpoint_name,
+        url=url,
+        authentication=authentication,
+        signing_secret=field_("signing_secret", defaults.signing_secret, _signing_secret),
+        timeout=field_("timeout", defaults.timeout, _duration(allow_zero=False)),
+        retry_schedule=field_("retry_schedule", defaults.retry_schedule, _schedule),
+        max_in_flight=field_("max_in_flight", defaults.max_in_flight, _int_range(1, 1024)),
+        events=field_("events", frozenset(), _names(EVENTS, "event")),
+        entities=field_("entities", frozenset(), _names(ENTITIES, "entity")),
+    )
+
+
+def _signing_secret(value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        return ""
+    import base64
+    import binascii
+
+    raw = text.removeprefix("whsec_")
+    try:
+        if len(base64.b64decode(raw, validate=True)) < 16:
+            raise ValueError("is shorter than 16 bytes")
+    except binascii.Error:
+        raise ValueError("must be whsec_ followed by base64 (Standard Webhooks)") from None
+    return text
+
+
+def _webhook(reader: _Reader) -> Webhook:
+    section = "webhook"
+    defaults = Endpoint(
+        name=DEFAULT_ENDPOINT,
+        url="http://unused.invalid",
+        timeout=reader.get(section, "timeout", "10s", _duration(allow_zero=False)),
+        retry_schedule=reader.get(
+            section, "retry_schedule", "5s 5m 30m 2h 5h 10h 10h", _schedule
+        ),
+        max_in_flight=reader.get(section, "max_in_flight", 16, _int_range(1, 1024)),
+        signing_secret=reader.get(section, "signing_secret", "", _signing_secret),
+    )
+    endpoints: list[Endpoint] = []
+    url = reader.get(section, "url", "", _url)
+    if url:
+        authentication = reader.get(section, "authentication", "", _str) or reader.get(
+            section, "secret", "", _str
+        )
+        endpoints.append(
+            Endpoint(
+                name=DEFAULT_ENDPOINT,
+                url=url,
+                authentication=authentication,
+                signing_secret=defaults.signing_secret,
+                timeout=defaults.timeout,
+                retry_schedule=defaults.retry_schedule,
+                max_in_flight=defaults.max_in_flight,
+            )
+        )
+    listed = reader.section(section).get("endpoints") or []
+    if not isinstance(listed, list):
+        raise ConfigError(f"{section}.endpoints", "must be a list of endpoints")
+    for index, item in enumerate(listed):
+        key = f"{section}.endpoints[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigError(key, "must be a mapping with at least name and url")
+        endpoint = _endpoint_from(key, item, defaults)
+        if any(e.name == endpoint.name for e in endpoints):
+            raise ConfigError(f"{key}.name", f"endpoint name {endpoint.name!r} is used twice")
+        endpoints.append(endpoint)
+    state_format = reader.get(section, "peer_state_format", "peer", _str)
+    if state_format not in PEER_STATE_FORMATS:
+        raise ConfigError(
+            f"{section}.peer_state_format",
+            f"{state_format!r} is not one of {', '.join(PEER_STATE_FORMATS)}",
+        )
+    return Webhook(
+        endpoints=tuple(endpoints),
+        include_secrets=reader.get(section, "include_secrets", False, _bool),
+        peer_state_format=state_format,
+        retention=reader.get(section, "retention", "720h", _duration(allow_zero=False)),
+        disable_after=reader.get(section, "disable_after", "120h", _duration()),
+        block_private_networks=reader.get(section, "block_private_networks", False, _bool),
+        batch_size=reader.get(section, "batch_size", 50, _int_range(1, 1000)),
+    )
+
+
+def _database_dsn(reader: _Reader, env: Mapping[str, str]) -> str:
+    db_type = reader.get("database", "type", "postgres", _str).strip().lower()
+    if db_type not in ("postgres", "postgresql"):
+        raise ConfigError(
+            "database.type",
+            f"{db_type!r} is not supported: wg-webhooks keeps its outbox in Postgres "
+            "(set database.type: postgres and database.dsn, or leave both unset for the "
+            "embedded Postgres)",
+        )
+    if env.get("DATABASE_URL"):
+        return env["DATABASE_URL"]
+    return reader.get("database", "dsn", "", _str).strip()
+
+
+def load_settings(
+    path: str | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the config file (if any) and the environment into one frozen Settings."""
+    env = os.environ if env is None else env
+    found = find_config_file(path, env)
+    data = _read_file(found, env) if found is not None else {}
+    reader = _Reader(data, env)
+    core = Core(
+        admin_user=reader.get("core", "admin_user", "admin@wgportal.local", _str),
+        admin_password=reader.get("core", "admin_password", "wgportal-default", _str),
+        admin_api_token=reader.get("core", "admin_api_token", "", _str),
+        delete_peer_after_user_deleted=reader.get(
+            "core", "delete_peer_after_user_deleted", False, _bool
+        ),
+        re_enable_peer_after_user_enable=reader.get(
+            "core", "re_enable_peer_after_user_enable", True, _bool
+        ),
+    )
+    advanced = Advanced(
+        start_listen_port=reader.get("advanced", "start_listen_port", 51820, _int_range(1, 65535)),
+        start_cidr_v4=reader.get("advanced", "start_cidr_v4", "10.11.12.0/24", _cidr),
+        start_cidr_v6=reader.get("advanced", "start_cidr_v6", "fdfd:d3ad:c0de:1234::0/64", _cidr),
+        use_ip_v6=reader.get("advanced", "use_ip_v6", True, _bool),
+        api_admin_only=reader.get("advanced", "api_admin_only", True, _bool),
+    )
+    statistics = Statistics(
+        collect_peer_data=reader.get("statistics", "collect_peer_data", True, _bool),
+        data_collection_interval=reader.get(
+            "statistics", "data_collection_interval", "1m", _duration(allow_zero=False)
+        ),
+        use_ping_checks=reader.get("statistics", "use_ping_checks", False, _bool),
+        disconnect_grace=reader.get("statistics", "disconnect_grace", "0", _duration()),
+        wg_command=reader.get("statistics", "wg_command", "wg show all dump", _str),
+    )
+    redis_url = env.get("REDIS_URL") or reader.get("redis", "url", "", _str).strip()
+    if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("redis.url", f"{redis_url!r} must start with redis:// or rediss://")
+    flower_auth = reader.get("flower", "basic_auth", "", _str)
+    if flower_auth and ":" not in flower_auth:
+        raise ConfigError("flower.basic_auth", "must be user:password")
+    return Settings(
+        core=core,
+        advanced=advanced,
+        statistics=statistics,
+        webhook=_webhook(reader),
+        rekey_timeout_interval=reader.get(
+            "backend", "rekey_timeout_interval", "180s", _duration(allow_zero=False)
+        ),
+        database_dsn=_database_dsn(reader, env),
+        redis_url=redis_url,
+        web=reader.get("web", "listening_address", "127.0.0.1:8888", _listen),
+        flower=reader.get("flower", "listening_address", "127.0.0.1:5555", _listen),
+        flower_basic_auth=flower_auth,
+        data_dir=Path(env.get("WG_WEBHOOKS_DATA_DIR") or ".wg-webhooks").absolute(),
+        source=str(found) if found is not None else "",
+    )
