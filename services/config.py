@@ -99,6 +99,10 @@ class Webhook:
     disable_after: float = 5 * 86400.0
     block_private_networks: bool = False
     batch_size: int = 50
+    # Extra time a lease allows beyond the longest POST: covers waiting in the queue.
+    lease_grace: float = 60.0
+    # The relay polls this often even without NOTIFY (a lost notification costs this much).
+    poll_interval: float = 1.0
 
     def endpoint(self, name: str) -> Endpoint | None:
         return next((e for e in self.endpoints if e.name == name), None)
@@ -454,6 +458,8 @@ def _webhook(reader: _Reader) -> Webhook:
         disable_after=reader.get(section, "disable_after", "120h", _duration()),
         block_private_networks=reader.get(section, "block_private_networks", False, _bool),
         batch_size=reader.get(section, "batch_size", 50, _int_range(1, 1000)),
+        lease_grace=reader.get(section, "lease_grace", "60s", _duration(allow_zero=False)),
+        poll_interval=reader.get(section, "poll_interval", "1s", _duration(allow_zero=False)),
     )
 
 

@@ -1,0 +1,72 @@
+"""HTTP Basic auth as wg-portal's API v1: user identifier + API token.
+
+The admin from config (`core.admin_user` / `core.admin_api_token`) always works when a token is
+set; users in the database work with their own API token. Disabled or locked users are refused
+(wg-portal forgets this). With `advanced.api_admin_only` (the default) only admins get in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from services.api.errors import ApiError
+from services.api.state import state_of
+
+_CHALLENGE = {"WWW-Authenticate": 'Basic realm="wg-portal"'}
+
+
+@dataclass(frozen=True)
+class Principal:
+    identifier: str
+    is_admin: bool
+
+
+def _credentials(request: Request) -> tuple[str, str]:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        raise ApiError(401, "missing credentials", _CHALLENGE)
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ApiError(401, "malformed credentials", _CHALLENGE) from None
+    user, sep, token = decoded.partition(":")
+    if not sep:
+        raise ApiError(401, "malformed credentials", _CHALLENGE)
+    return user, token
+
+
+def authenticate(request: Request) -> Principal:
+    state = state_of(request)
+    user, token = _credentials(request)
+    core = state.settings.core
+    if core.admin_api_token and hmac.compare_digest(
+        user.encode(), core.admin_user.encode()
+    ) and hmac.compare_digest(token.encode(), core.admin_api_token.encode()):
+        return Principal(core.admin_user, True)
+    with state.pool.connection() as conn:
+        row = conn.execute(
+            "SELECT api_token, is_admin, disabled IS NOT NULL, locked IS NOT NULL"
+            " FROM users WHERE identifier = %s",
+            (user,),
+        ).fetchone()
+    if row is None or not row[0] or not hmac.compare_digest(row[0].encode(), token.encode()):
+        raise ApiError(401, "wrong credentials", _CHALLENGE)
+    if row[2] or row[3]:
+        raise ApiError(403, "user is disabled or locked")
+    principal = Principal(user, bool(row[1]))
+    if state.settings.advanced.api_admin_only and not principal.is_admin:
+        raise ApiError(403, "the API is for admins only (advanced.api_admin_only)")
+    return principal
+
+
+def require_admin(request: Request) -> Principal:
+    principal = authenticate(request)
+    if not principal.is_admin:
+        raise ApiError(403, "admin rights required")
+    return principal

@@ -1,0 +1,33 @@
+"""`wg-webhooks api`: the HTTP API under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from services.api.app import create_app
+from services.cli import context
+from services.cli.logging_setup import setup_logging
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging()
+    settings, stack = context.with_servers(context.load(args.config))
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=settings.web.host,
+            port=settings.web.port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=10,
+            limit_concurrency=512,
+        )
+    finally:
+        stack.stop()
+    return 0

@@ -1,0 +1,29 @@
+"""Settings for a subcommand: the config plus the servers it should use (embedded if none)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from services import embedded
+from services.config import Settings, load_settings
+
+
+def load(config_path: str | None) -> Settings:
+    settings = load_settings(config_path)
+    if settings.source:
+        # children (Celery, relay, sink) read the same file through the environment
+        os.environ["WG_WEBHOOKS_CONFIG"] = str(Path(settings.source).absolute())
+    return settings
+
+
+def with_servers(settings: Settings) -> tuple[Settings, embedded.EmbeddedStack]:
+    """Fill in embedded Postgres / Redis where no URL is configured; export the URLs."""
+    stack = embedded.ensure(settings.data_dir, settings.database_dsn, settings.redis_url)
+    os.environ["DATABASE_URL"] = stack.database_url
+    os.environ["REDIS_URL"] = stack.redis_url
+    return (
+        dataclasses.replace(settings, database_dsn=stack.database_url, redis_url=stack.redis_url),
+        stack,
+    )

@@ -1,0 +1,228 @@
+"""`wg-webhooks up`: the whole stack in one terminal, supervised.
+
+Embedded Postgres and Redis when no URLs are configured, migrations, then the API, relay,
+worker, collector and Flower as child processes (plus a printing sink when no webhook URL is
+configured). A child that dies is restarted with backoff; Ctrl-C stops everything cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from services.cli import context
+from services.cli.flower_cmd import is_loopback
+from services.cli.logging_setup import setup_logging
+from services.config import Settings
+from services.db.migrate import migrate
+
+STOP_TIMEOUT = 20.0
+_PR_SET_PDEATHSIG = 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-flower", action="store_true", help="do not start Flower")
+    parser.add_argument("--no-collector", action="store_true", help="do not start the collector")
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if `up` itself dies (even by SIGKILL), never linger."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    started_at: float = 0.0
+    readers: list[threading.Thread] = field(default_factory=list)
+
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            self.argv,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches `up` only; `up` stops children in order
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
+        )
+        self.started_at = time.monotonic()
+        reader = threading.Thread(target=self._pump, args=(self.process,), daemon=True)
+        reader.start()
+        self.readers = [reader]
+
+    def _pump(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        for line in iter(process.stdout.readline, b""):
+            sys.stdout.write(f"[{self.name}] {line.decode('utf-8', errors='replace')}")
+            sys.stdout.flush()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _admin_token(settings: Settings) -> tuple[str, bool]:
+    """The configured admin API token, or one made for this data dir (kept across runs)."""
+    if settings.core.admin_api_token:
+        return settings.core.admin_api_token, False
+    path = settings.data_dir / "admin_api_token"
+    if path.exists():
+        return path.read_text().strip(), True
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return token, True
+
+
+def _command(name: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "services.cli.main", name, *extra]
+
+
+def plan(settings: Settings, args: argparse.Namespace, env: dict[str, str]) -> list[Child]:
+    children: list[Child] = []
+    if not settings.webhook.endpoints:
+        port = _free_port()
+        env["WG_PORTAL_WEBHOOK_URL"] = f"http://127.0.0.1:{port}/"
+        children.append(Child("sink", _command("sink", "--port", str(port))))
+    children.append(Child("api", _command("api")))
+    children.append(Child("relay", _command("relay")))
+    children.append(Child("worker", _command("worker")))
+    if settings.statistics.collect_peer_data and not args.no_collector:
+        children.append(Child("collector", _command("collector")))
+    if not args.no_flower:
+        children.append(Child("flower", _command("flower")))
+    return children
+
+
+def _banner(settings: Settings, token: str, generated: bool, children: list[Child]) -> str:
+    lines = [
+        "",
+        "wg-webhooks is up",
+        f"  REST API   http://{settings.web}/api/v1   (OpenAPI: http://{settings.web}/docs)",
+        f"  admin      {settings.core.admin_user} / {token}"
+        + (f"   (generated, kept in {settings.data_dir / 'admin_api_token'})" if generated else ""),
+    ]
+    if any(c.name == "flower" for c in children):
+        auth = "no login (loopback only)" if not settings.flower_basic_auth else "basic auth"
+        if is_loopback(settings.flower.host) or settings.flower_basic_auth:
+            lines.append(f"  Flower     http://{settings.flower}/   ({auth})")
+    if any(c.name == "sink" for c in children):
+        lines.append("  webhooks   no webhook.url configured: a local sink prints them here")
+    else:
+        for endpoint in settings.webhook.endpoints:
+            lines.append(f"  endpoint   {endpoint.name} -> {endpoint.url}")
+    lines.append("  stop       Ctrl-C")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging()
+    settings = context.load(args.config)
+    settings, stack = context.with_servers(settings)
+    for note in stack.notes:
+        print(f"[up] {note}", flush=True)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    children: list[Child] = []
+    try:
+        applied = migrate(settings.database_dsn)
+        print(f"[up] migrations: {len(applied)} applied", flush=True)
+        token, generated = _admin_token(settings)
+        env = dict(os.environ)
+        env["WG_PORTAL_CORE_ADMIN_API_TOKEN"] = token
+        env["PYTHONUNBUFFERED"] = "1"
+        children = plan(settings, args, env)
+        for child in children:
+            child.start(env)
+        if _wait_ready(settings, stopping):
+            print(_banner(settings, token, generated, children), flush=True)
+        _supervise(children, env, stopping)
+    finally:
+        _stop_all(children)
+        stack.stop()
+        print("[up] stopped", flush=True)
+    return 0
+
+
+def _wait_ready(settings: Settings, stopping: threading.Event) -> bool:
+    import urllib.request
+
+    host = "127.0.0.1" if settings.web.host in ("0.0.0.0", "::") else settings.web.host  # noqa: S104
+    url = f"http://{host}:{settings.web.port}/readyz"
+    deadline = time.monotonic() + 60
+    while not stopping.is_set() and time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
+                if response.status == 200:
+                    return True
+        time.sleep(0.2)
+    return False
+
+
+def _supervise(children: list[Child], env: dict[str, str], stopping: threading.Event) -> None:
+    while not stopping.is_set():
+        now = time.monotonic()
+        for child in children:
+            process = child.process
+            if process is not None and process.poll() is not None:
+                code = process.returncode
+                if now - child.started_at > 60:
+                    child.restarts = 0  # it ran a good while: start the backoff over
+                delay = min(30.0, 2.0**child.restarts)
+                print(
+                    f"[up] {child.name} exited with code {code}; restarting in {delay:g}s",
+                    flush=True,
+                )
+                child.restarts += 1
+                child.next_start = now + delay
+                child.process = None
+            elif process is None and now >= child.next_start:
+                child.start(env)
+        stopping.wait(0.5)
+
+
+def _stop_all(children: list[Child]) -> None:
+    running = [c for c in children if c.process is not None and c.process.poll() is None]
+    for child in running:
+        assert child.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            child.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for child in running:
+        assert child.process is not None
+        try:
+            child.process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"[up] {child.name} did not stop in time: killed", flush=True)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.process.pid, signal.SIGKILL)
+            child.process.wait()
+    for child in children:
+        for reader in child.readers:
+            reader.join(timeout=1)

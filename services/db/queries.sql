@@ -1,0 +1,147 @@
+-- name: record_event
+-- Lock the ordering key (ids follow commit order per key), insert the event, fan out, wake relays.
+WITH key_lock AS (
+    SELECT pg_advisory_xact_lock(hashtextextended(%(ordering_key)s, 0))
+), new_event AS (
+    INSERT INTO webhook_events (event, entity, identifier, body)
+    SELECT %(event)s, %(entity)s, %(identifier)s, %(body)s FROM key_lock
+    RETURNING id
+), fan_out AS (
+    INSERT INTO webhook_deliveries (event_id, endpoint, ordering_key)
+    SELECT new_event.id, target, %(ordering_key)s
+    FROM new_event, unnest(%(endpoints)s::text[]) AS target
+    RETURNING id
+)
+SELECT new_event.id,
+       (SELECT count(*) FROM fan_out) AS deliveries,
+       pg_notify('webhook_outbox', '')
+FROM new_event;
+
+-- name: claim_lock_endpoints
+-- Of the given enabled endpoints, the ones no other relay is claiming for right now (txn lock).
+SELECT e.name
+FROM unnest(%(endpoints)s::text[]) AS e(name)
+WHERE NOT EXISTS (
+        SELECT 1 FROM webhook_endpoints w WHERE w.name = e.name AND w.disabled_at IS NOT NULL)
+  AND pg_try_advisory_xact_lock(hashtextextended('wg-webhooks claim:' || e.name, 0));
+
+-- name: claim_due
+-- Lease due deliveries: per endpoint up to its free in-flight room, only the oldest open one
+-- per ordering key, skipping rows another relay holds. One lease token per endpoint batch.
+WITH room AS (
+    SELECT e.name,
+           least(%(batch)s, e.cap - (SELECT count(*) FROM webhook_deliveries l
+                                     WHERE l.endpoint = e.name AND l.status = 'leased')) AS free,
+           e.lease_seconds,
+           gen_random_uuid() AS token
+    FROM unnest(%(endpoints)s::text[], %(caps)s::int[], %(lease_seconds)s::float8[])
+         AS e(name, cap, lease_seconds)
+), picked AS (
+    SELECT d.id, room.token, room.lease_seconds
+    FROM room
+    CROSS JOIN LATERAL (
+        SELECT d.id
+        FROM webhook_deliveries d
+        WHERE d.endpoint = room.name
+          AND d.status = 'pending'
+          AND d.next_attempt_at <= clock_timestamp()
+          AND NOT EXISTS (
+                SELECT 1 FROM webhook_deliveries o
+                WHERE o.endpoint = d.endpoint
+                  AND o.ordering_key = d.ordering_key
+                  AND o.status IN ('pending', 'leased')
+                  AND (o.status = 'leased' OR o.id < d.id))
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT greatest(room.free, 0)
+        FOR UPDATE SKIP LOCKED
+    ) AS d
+    WHERE room.free > 0
+)
+UPDATE webhook_deliveries AS d
+SET status = 'leased',
+    lease_token = picked.token,
+    lease_expires_at = clock_timestamp() + make_interval(secs => picked.lease_seconds),
+    updated_at = clock_timestamp()
+FROM picked
+WHERE d.id = picked.id
+RETURNING d.id, d.endpoint, d.lease_token;
+
+-- name: release_leases
+-- Give leased rows back (their Celery message could not be sent): due again now.
+UPDATE webhook_deliveries
+SET status = 'pending', lease_token = NULL, lease_expires_at = NULL, updated_at = clock_timestamp()
+WHERE lease_token = %(token)s AND status = 'leased';
+
+-- name: reclaim_expired
+-- Leases whose worker died or whose message was lost: pending again, due now.
+UPDATE webhook_deliveries AS d
+SET status = 'pending', lease_token = NULL, lease_expires_at = NULL,
+    last_error = 'lease expired: the worker or its message was lost',
+    updated_at = clock_timestamp()
+FROM (SELECT id FROM webhook_deliveries
+      WHERE status = 'leased' AND lease_expires_at < clock_timestamp()
+      ORDER BY lease_expires_at
+      LIMIT 1000
+      FOR UPDATE SKIP LOCKED) AS expired
+WHERE d.id = expired.id
+RETURNING d.id;
+
+-- name: next_due
+-- The earliest next_attempt_at of a pending delivery of these endpoints (index lookups).
+SELECT min(first.next_attempt_at)
+FROM unnest(%(endpoints)s::text[]) AS e(name)
+CROSS JOIN LATERAL (
+    SELECT next_attempt_at FROM webhook_deliveries
+    WHERE endpoint = e.name AND status = 'pending'
+    ORDER BY next_attempt_at LIMIT 1
+) AS first;
+
+-- name: start_lease
+-- A worker starts a task: re-arm the lease from now, and read what to send. Stale token = no rows.
+WITH started AS (
+    UPDATE webhook_deliveries
+    SET lease_expires_at = clock_timestamp() + make_interval(secs => %(lease_seconds)s),
+        updated_at = clock_timestamp()
+    WHERE id = ANY(%(ids)s::bigint[]) AND lease_token = %(token)s AND status = 'leased'
+    RETURNING id, event_id, endpoint, attempts
+)
+SELECT s.id, s.event_id, s.endpoint, s.attempts, e.body, e.created_at
+FROM started s JOIN webhook_events e ON e.id = s.event_id
+ORDER BY s.id;
+
+-- name: record_results
+-- Record a task's attempts in one statement; only rows still under this lease change state.
+WITH r AS (
+    SELECT *
+    FROM unnest(%(ids)s::bigint[], %(outcomes)s::text[], %(delays)s::float8[],
+                %(codes)s::int[], %(errors)s::text[], %(bodies)s::text[],
+                %(attempted)s::timestamptz[], %(durations)s::float8[])
+         AS r(id, outcome, delay, code, error, body, attempted_at, duration_ms)
+), updated AS (
+    UPDATE webhook_deliveries AS d
+    SET status = CASE r.outcome WHEN 'retry' THEN 'pending' ELSE r.outcome END,
+        attempts = d.attempts + 1,
+        next_attempt_at = CASE WHEN r.outcome = 'retry'
+                               THEN clock_timestamp() + make_interval(secs => r.delay)
+                               ELSE d.next_attempt_at END,
+        lease_token = NULL,
+        lease_expires_at = NULL,
+        last_status_code = r.code,
+        last_error = r.error,
+        delivered_at = CASE WHEN r.outcome = 'delivered' THEN clock_timestamp()
+                            ELSE d.delivered_at END,
+        updated_at = clock_timestamp()
+    FROM r
+    WHERE d.id = r.id AND d.lease_token = %(token)s AND d.status = 'leased'
+    RETURNING d.id
+), logged AS (
+    INSERT INTO webhook_attempts
+        (delivery_id, attempted_at, duration_ms, status_code, error, response_body, outcome)
+    SELECT r.id, r.attempted_at, r.duration_ms, r.code, r.error, r.body, r.outcome
+    FROM r WHERE EXISTS (SELECT 1 FROM webhook_deliveries x WHERE x.id = r.id)
+)
+SELECT count(*) FROM updated;
+
+-- name: wake_relays
+-- Capacity freed or a key unblocked: let the relays claim again without waiting for a poll.
+SELECT pg_notify('webhook_outbox', '');

@@ -1,0 +1,52 @@
+"""The outbox writer: records a webhook event and its deliveries in the caller's transaction.
+
+Call `record` inside the same transaction as the entity change. The event row, one delivery row
+per endpoint that wants it, and a NOTIFY to wake the relays are all one statement, so they
+commit or roll back with the change. An advisory lock on the ordering key makes events about
+one (entity, identifier) get ids in commit order, which is the order they are delivered in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import Connection
+
+from services.config import Endpoint
+from services.db.queries import query
+from services.payloads.envelope import envelope
+
+CHANNEL = "webhook_outbox"
+
+
+def ordering_key(entity: str, identifier: str) -> str:
+    return f"{entity}:{identifier}"
+
+
+def record(
+    conn: Connection[Any],
+    endpoints: Sequence[Endpoint],
+    event: str,
+    entity: str,
+    identifier: str,
+    payload: dict[str, Any],
+) -> int:
+    """Write the event and its fan-out; return the event id. Must run inside a transaction."""
+    if conn.autocommit:
+        raise RuntimeError("outbox.record must run inside the entity change's transaction")
+    targets = [e.name for e in endpoints if e.wants(event, entity)]
+    row = conn.execute(
+        query("record_event"),
+        {
+            "event": event,
+            "entity": entity,
+            "identifier": identifier,
+            "body": envelope(event, entity, identifier, payload),
+            "ordering_key": ordering_key(entity, identifier),
+            "endpoints": targets,
+        },
+    ).fetchone()
+    assert row is not None
+    event_id: int = row[0]
+    return event_id

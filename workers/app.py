@@ -1,0 +1,83 @@
+"""The Celery app and the settings the delivery guarantees depend on (DESIGN §6).
+
+Retry timing lives in Postgres, never in countdown/ETA messages; Redis only carries "attempt
+these leased deliveries now", so it may be flushed at any time without losing anything.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
+
+from services.config import ConfigError, Settings
+from workers import runtime
+
+QUEUE = "webhooks"
+
+
+def _settings() -> Settings | None:
+    try:
+        return runtime.settings_from_environment()
+    except ConfigError:
+        return None  # the CLI validated the config before it started us; Celery's own CLI may not
+
+
+def longest_task_seconds(settings: Settings | None) -> float:
+    if settings is None or not settings.webhook.endpoints:
+        return 60.0
+    return max(e.timeout for e in settings.webhook.endpoints) + 30.0
+
+
+def make_app() -> Celery:
+    settings = _settings()
+    broker = (settings.redis_url if settings else "") or os.environ.get("REDIS_URL", "")
+    app = Celery("wg-webhooks", broker=broker or "redis://127.0.0.1:6379/0")
+    longest = longest_task_seconds(settings)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        result_backend=None,
+        task_serializer="json",
+        accept_content=["json"],
+        task_default_queue=QUEUE,
+        broker_transport_options={"visibility_timeout": max(3600.0, longest * 10)},
+        task_time_limit=longest + 30,
+        task_soft_time_limit=longest + 15,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        broker_pool_limit=10,
+        imports=("workers.tasks",),
+    )
+    return app
+
+
+app = make_app()
+
+
+@worker_process_init.connect
+def _open_runtime(**_: object) -> None:
+    runtime.current()
+
+
+@worker_ready.connect
+def _open_runtime_solo(**_: object) -> None:
+    runtime.current()
+
+
+@worker_process_shutdown.connect
+def _close_runtime(**_: object) -> None:
+    runtime.close()
+
+
+# Register the tasks with the app at import, so Flower (which imports only this module) can
+# run the operator tasks through its API.
+import workers.tasks  # noqa: E402, F401

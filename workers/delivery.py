@@ -1,0 +1,88 @@
+"""POST a batch of leased deliveries to one endpoint, concurrently, and classify each answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from services.config import Endpoint
+from workers import http
+from workers.outcome import Outcome, Result, classify, retry_after_of
+from workers.signing import secret_bytes, sign
+
+USER_AGENT = "wg-webhooks/0.1.0"
+
+# Requests wait on the network, not the CPU: many threads per process are cheap. Each thread
+# keeps its own requests.Session (they are not thread-safe) and so its own keep-alive pool.
+_executor = ThreadPoolExecutor(max_workers=128, thread_name_prefix="webhook-post")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One leased delivery, ready to send."""
+
+    delivery_id: int
+    event_id: int
+    attempts: int  # attempts made before this one
+    body: str
+    event_created_at: datetime
+
+
+@dataclass(frozen=True)
+class Sent:
+    job: Job
+    result: Result
+    outcome: Outcome
+    attempted_at: datetime
+
+
+def headers_for(endpoint: Endpoint, event_id: int, body: bytes, timestamp: int) -> dict[str, str]:
+    msg_id = str(event_id)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+    }
+    if endpoint.authentication:
+        headers["Authorization"] = endpoint.authentication
+    if endpoint.signing_secret:
+        headers["webhook-signature"] = sign(
+            secret_bytes(endpoint.signing_secret), msg_id, timestamp, body
+        )
+    return headers
+
+
+def _send_one(endpoint: Endpoint, job: Job) -> Sent:
+    body = job.body.encode()
+    attempted_at = datetime.now(UTC)
+    headers = headers_for(endpoint, job.event_id, body, int(time.time()))
+    response = http.post(endpoint.url, body, headers, endpoint.timeout)
+    retry_after = (
+        retry_after_of(response.status_code, response.headers)
+        if response.status_code is not None
+        else None
+    )
+    result = Result(
+        status_code=response.status_code,
+        error=response.error,
+        duration_ms=response.duration_ms,
+        response_body=response.body,
+        retry_after=retry_after,
+    )
+    return Sent(job, result, classify(result, job.attempts + 1, endpoint.retry_schedule), attempted_at)
+
+
+def send_batch(endpoint: Endpoint, jobs: Sequence[Job]) -> list[Sent]:
+    """All of `jobs` at once (the relay never leases more than the endpoint's max_in_flight)."""
+    if len(jobs) == 1:
+        return [_send_one(endpoint, jobs[0])]
+    futures = [_executor.submit(_send_one, endpoint, job) for job in jobs[: endpoint.max_in_flight]]
+    rest = list(jobs[endpoint.max_in_flight :])
+    sent = [f.result() for f in futures]
+    if rest:  # only when a config change lowered max_in_flight under a running lease
+        sent.extend(send_batch(endpoint, rest))
+    return sent

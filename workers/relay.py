@@ -1,0 +1,203 @@
+"""The outbox relay: claim due deliveries, lease them, enqueue `webhooks.deliver` after commit.
+
+Any number of relays may run: each claim is a short transaction that takes a per-endpoint
+try-lock (so the in-flight cap is exact), skips rows another relay holds, and leases at most
+one open delivery per (endpoint, ordering key). Messages are published only after the lease
+committed; one that cannot be published gives its lease back at once. Expired leases (a
+worker died, a message was lost to a Redis flush) are reclaimed here. Wakes on NOTIFY, polls
+as a fallback, and sleeps until the next retry is due.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import Connection
+
+from services.config import Endpoint, Settings
+from services.db.queries import query
+from services.outbox import CHANNEL
+
+log = logging.getLogger("wg_webhooks.relay")
+
+RECLAIM_EVERY = 2.0
+
+
+def claim_lease_seconds(endpoint: Endpoint, grace: float) -> float:
+    """Queue wait (the grace) + one POST round + margin: a crashed worker's work comes back soon."""
+    return grace + endpoint.timeout + 5.0
+
+
+@dataclass(frozen=True)
+class Claim:
+    endpoint: str
+    token: str
+    ids: list[int]
+
+
+Publish = Callable[[Claim], None]
+
+
+def claim(conn: Connection[Any], settings: Settings) -> list[Claim]:
+    """One short transaction: lease what is due and allowed; return one Claim per endpoint."""
+    endpoints = {e.name: e for e in settings.webhook.endpoints}
+    if not endpoints:
+        return []
+    with conn.transaction():
+        free = [
+            row[0]
+            for row in conn.execute(
+                query("claim_lock_endpoints"), {"endpoints": list(endpoints)}
+            ).fetchall()
+        ]
+        if not free:
+            return []
+        try:
+            with conn.transaction():
+                rows = conn.execute(
+                    query("claim_due"),
+                    {
+                        "endpoints": free,
+                        "caps": [endpoints[n].max_in_flight for n in free],
+                        "lease_seconds": [
+                            claim_lease_seconds(endpoints[n], settings.webhook.lease_grace)
+                            for n in free
+                        ],
+                        "batch": settings.webhook.batch_size,
+                    },
+                ).fetchall()
+        except psycopg.errors.UniqueViolation:
+            # Another relay leased the same key between our check and our update: next round.
+            return []
+    grouped: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for delivery_id, endpoint, token in rows:
+        grouped[(endpoint, str(token))].append(delivery_id)
+    return [Claim(e, t, sorted(ids)) for (e, t), ids in grouped.items()]
+
+
+def release(conn: Connection[Any], token: str) -> None:
+    with conn.transaction():
+        conn.execute(query("release_leases"), {"token": token})
+
+
+def reclaim_expired(conn: Connection[Any]) -> int:
+    with conn.transaction():
+        return len(conn.execute(query("reclaim_expired")).fetchall())
+
+
+def seconds_until_next_due(conn: Connection[Any], settings: Settings) -> float | None:
+    names = [e.name for e in settings.webhook.endpoints]
+    with conn.transaction():
+        row = conn.execute(query("next_due"), {"endpoints": names}).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return max(0.0, (row[0] - datetime.now(UTC)).total_seconds())
+
+
+def celery_publisher() -> Publish:
+    """Publish by task name through the project's Celery app (ids and token only)."""
+    from workers.app import QUEUE, app
+
+    def publish(claimed: Claim) -> None:
+        app.send_task(
+            "webhooks.deliver", args=[claimed.ids, claimed.token], queue=QUEUE, retry=False
+        )
+
+    return publish
+
+
+class Relay:
+    def __init__(self, settings: Settings, publish: Publish | None = None) -> None:
+        self.settings = settings
+        self.publish = publish or celery_publisher()
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        log.info(
+            "relay started for endpoints: %s",
+            ", ".join(e.name for e in self.settings.webhook.endpoints) or "(none)",
+        )
+        while not self.stopping.is_set():
+            try:
+                self._serve()
+            except psycopg.OperationalError as exc:
+                log.warning("database unavailable (%s); retrying in 1s", str(exc).strip()[:200])
+                self.stopping.wait(1.0)
+        log.info("relay stopped")
+
+    def _serve(self) -> None:
+        dsn = self.settings.database_dsn
+        with psycopg.connect(dsn, autocommit=True, application_name="wg-webhooks-relay") as listen, \
+                psycopg.connect(dsn, application_name="wg-webhooks-relay") as conn:  # fmt: skip
+            listen.execute(f"LISTEN {CHANNEL}")
+            last_reclaim = 0.0
+            while not self.stopping.is_set():
+                if time.monotonic() - last_reclaim >= RECLAIM_EVERY:
+                    if (count := reclaim_expired(conn)) > 0:
+                        log.warning("reclaimed %d expired leases", count)
+                    last_reclaim = time.monotonic()
+                claims = claim(conn, self.settings)
+                self._publish_all(conn, claims)
+                full = any(len(c.ids) >= self.settings.webhook.batch_size for c in claims)
+                if full:
+                    continue  # more is waiting: claim again at once
+                self._wait(listen, conn)
+
+    def _publish_all(self, conn: Connection[Any], claims: list[Claim]) -> None:
+        for claimed in claims:
+            try:
+                self.publish(claimed)
+            except Exception as exc:  # broker down: give the lease back, retry next round
+                log.warning(
+                    "could not enqueue %d deliveries for %s (%s); released",
+                    len(claimed.ids),
+                    claimed.endpoint,
+                    type(exc).__name__,
+                )
+                release(conn, claimed.token)
+                self.stopping.wait(0.5)
+
+    def _wait(self, listen: Connection[Any], conn: Connection[Any]) -> None:
+        timeout = self.settings.webhook.poll_interval
+        due = seconds_until_next_due(conn, self.settings)
+        if due is not None:
+            timeout = min(timeout, due)
+        if timeout <= 0:
+            return
+        for _ in listen.notifies(timeout=timeout, stop_after=1):
+            pass
+        # Drain whatever else arrived meanwhile: one claim serves them all.
+        for _ in listen.notifies(timeout=0.0):
+            pass
+
+
+def main(settings: Settings) -> None:
+    relay = Relay(settings)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping after this round", signum)
+        relay.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    relay.run()
+
+
+if __name__ == "__main__":
+    from services.cli.logging_setup import setup_logging
+    from workers.runtime import settings_from_environment
+
+    setup_logging()
+    main(settings_from_environment())

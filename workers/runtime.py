@@ -1,0 +1,61 @@
+"""Per-process state of a worker or relay: the settings and the pool, opened once at start-up."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import Connection
+from psycopg_pool import ConnectionPool
+
+from services.config import Settings, load_settings
+from services.db.pool import make_pool
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    pool: ConnectionPool[Connection[Any]]
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+
+
+def settings_from_environment() -> Settings:
+    """The settings of this process: `WG_WEBHOOKS_CONFIG` + the environment (set by the CLI)."""
+    return load_settings(os.environ.get("WG_WEBHOOKS_CONFIG") or None)
+
+
+def current() -> Runtime:
+    """This process's runtime, opened on first use (after a fork, in the child)."""
+    global _runtime
+    with _lock:
+        if _runtime is None or _runtime_pid != os.getpid():
+            _open()
+        assert _runtime is not None
+        return _runtime
+
+
+_runtime_pid = 0
+
+
+def _open() -> None:
+    global _runtime, _runtime_pid
+    settings = settings_from_environment()
+    if not settings.database_dsn:
+        raise RuntimeError("DATABASE_URL is not set (the CLI sets it when it starts a worker)")
+    pool = make_pool(settings.database_dsn, min_size=1, max_size=8, name="wg-webhooks-worker")
+    pool.open(wait=True, timeout=30)
+    _runtime = Runtime(settings, pool)
+    _runtime_pid = os.getpid()
+
+
+def close() -> None:
+    global _runtime
+    with _lock:
+        if _runtime is not None and _runtime_pid == os.getpid():
+            _runtime.pool.close()
+        _runtime = None

@@ -1,0 +1,83 @@
+"""Celery tasks. Arguments are ids and lease tokens, never payloads or secrets (Flower shows them)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from services.config import Endpoint
+from services.db.queries import query
+from workers import runtime
+from workers.app import app
+from workers.delivery import Job, Sent, send_batch
+
+log = logging.getLogger(__name__)
+
+
+def task_lease_seconds(endpoint: Endpoint, grace: float) -> float:
+    """How long a started task may hold its deliveries: one POST round plus the grace."""
+    return endpoint.timeout + min(grace, 60.0) + 5.0
+
+
+@app.task(name="webhooks.deliver", acks_late=True, ignore_result=True)
+def deliver(delivery_ids: list[int], lease_token: str) -> int:
+    """POST the leased deliveries; record every attempt. A stale or duplicate message does nothing."""
+    rt = runtime.current()
+    with rt.pool.connection() as conn:
+        rows = conn.execute(
+            query("start_lease"),
+            {
+                "ids": delivery_ids,
+                "token": lease_token,
+                "lease_seconds": max(
+                    (task_lease_seconds(e, rt.settings.webhook.lease_grace)
+                     for e in rt.settings.webhook.endpoints),
+                    default=60.0,
+                ),
+            },
+        ).fetchall()
+        conn.commit()
+    if not rows:
+        log.info("stale or duplicate message for lease %s: nothing to do", lease_token)
+        return 0
+    by_endpoint: dict[str, list[Job]] = {}
+    for delivery_id, event_id, endpoint_name, attempts, body, created_at in rows:
+        by_endpoint.setdefault(endpoint_name, []).append(
+            Job(delivery_id, event_id, attempts, body, created_at)
+        )
+    sent: list[Sent] = []
+    for endpoint_name, jobs in by_endpoint.items():
+        endpoint = rt.settings.webhook.endpoint(endpoint_name)
+        if endpoint is None:
+            log.warning("endpoint %s is no longer configured; its leases will expire", endpoint_name)
+            continue
+        sent.extend(send_batch(endpoint, jobs))
+    _record(rt, sent, lease_token)
+    return len(sent)
+
+
+def _record(rt: runtime.Runtime, sent: list[Sent], lease_token: str) -> None:
+    if not sent:
+        return
+    params: dict[str, Any] = {
+        "token": lease_token,
+        "ids": [s.job.delivery_id for s in sent],
+        "outcomes": [s.outcome.status for s in sent],
+        "delays": [s.outcome.delay or 0.0 for s in sent],
+        "codes": [s.result.status_code for s in sent],
+        "errors": [s.result.error for s in sent],
+        "bodies": [s.result.response_body.replace("\x00", "") for s in sent],
+        "attempted": [s.attempted_at for s in sent],
+        "durations": [s.result.duration_ms for s in sent],
+    }
+    with rt.pool.connection() as conn:
+        with conn.transaction():
+            changed = conn.execute(query("record_results"), params).fetchone()
+            conn.execute(query("wake_relays"))
+    if changed is not None and changed[0] != len(sent):
+        log.warning(
+            "lease %s was lost before its results were recorded (%d of %d kept)",
+            lease_token,
+            changed[0],
+            len(sent),
+        )
