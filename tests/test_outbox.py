@@ -20,10 +20,9 @@ def test_rolled_back_user_create_leaves_no_event(
     db: psycopg.Connection[Any],
 ) -> None:
     _, settings = config_factory({"url": "http://127.0.0.1:9/hook"})
-    with psycopg.connect(database_url) as conn:
-        with pytest.raises(RuntimeError), conn.transaction():
-            users.create(conn, settings, users.UserFields("carol"), "admin")
-            raise RuntimeError("the caller fails after the write")
+    with psycopg.connect(database_url) as conn, pytest.raises(RuntimeError), conn.transaction():
+        users.create(conn, settings, users.UserFields("carol"), "admin")
+        raise RuntimeError("the caller fails after the write")
     assert db.execute("SELECT count(*) FROM users").fetchone() == (0,)
     assert db.execute("SELECT count(*) FROM webhook_events").fetchone() == (0,)
     assert db.execute("SELECT count(*) FROM webhook_deliveries").fetchone() == (0,)

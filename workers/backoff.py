@@ -24,7 +24,7 @@ def next_delay(
     if attempts > len(schedule):
         return None
     step = schedule[attempts - 1]
-    jitter = (rng or random).uniform(-JITTER, JITTER)  # noqa: S311  (jitter, not security)
+    jitter = (rng or random).uniform(-JITTER, JITTER)
     delay = max(0.0, step * (1 + jitter))
     if retry_after is not None and retry_after > 0:
         delay = max(delay, min(retry_after, max(schedule)))

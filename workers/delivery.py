@@ -73,7 +73,9 @@ def _send_one(endpoint: Endpoint, job: Job) -> Sent:
         response_body=response.body,
         retry_after=retry_after,
     )
-    return Sent(job, result, classify(result, job.attempts + 1, endpoint.retry_schedule), attempted_at)
+    return Sent(
+        job, result, classify(result, job.attempts + 1, endpoint.retry_schedule), attempted_at
+    )
 
 
 def send_batch(endpoint: Endpoint, jobs: Sequence[Job]) -> list[Sent]:

@@ -37,13 +37,13 @@ def _register(sock: socket.socket | None) -> None:
 
 
 class _WatchedHTTPConnection(HTTPConnection):
-    def getresponse(self) -> Any:  # type: ignore[override]
+    def getresponse(self) -> Any:
         _register(self.sock)
         return super().getresponse()
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
-    def getresponse(self) -> Any:  # type: ignore[override]
+    def getresponse(self) -> Any:
         _register(self.sock)
         return super().getresponse()
 
@@ -167,9 +167,7 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Resp
             error = describe_error(exc)
         if deadline_expired() and status is None:
             error = f"timeout: no complete answer within {timeout:g}s"
-    return Response(
-        status, answer_headers, excerpt, error, (time.perf_counter() - started) * 1000
-    )
+    return Response(status, answer_headers, excerpt, error, (time.perf_counter() - started) * 1000)
 
 
 def describe_error(exc: requests.RequestException) -> str:

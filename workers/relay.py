@@ -100,7 +100,8 @@ def seconds_until_next_due(conn: Connection[Any], settings: Settings) -> float |
         row = conn.execute(query("next_due"), {"endpoints": names}).fetchone()
     if row is None or row[0] is None:
         return None
-    return max(0.0, (row[0] - datetime.now(UTC)).total_seconds())
+    due: datetime = row[0]
+    return max(0.0, (due - datetime.now(UTC)).total_seconds())
 
 
 def celery_publisher() -> Publish:
@@ -139,8 +140,11 @@ class Relay:
 
     def _serve(self) -> None:
         dsn = self.settings.database_dsn
-        with psycopg.connect(dsn, autocommit=True, application_name="wg-webhooks-relay") as listen, \
-                psycopg.connect(dsn, application_name="wg-webhooks-relay") as conn:  # fmt: skip
+        name = "wg-webhooks-relay"
+        with (
+            psycopg.connect(dsn, autocommit=True, application_name=name) as listen,
+            psycopg.connect(dsn, application_name=name) as conn,
+        ):
             listen.execute(f"LISTEN {CHANNEL}")
             last_reclaim = 0.0
             while not self.stopping.is_set():

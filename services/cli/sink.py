@@ -1,4 +1,4 @@
-"""`wg-webhooks sink`: a local receiver that prints every webhook it gets (for newcomers and `up`)."""
+"""`wg-webhooks sink`: a local receiver that prints every webhook it gets (for newcomers, `up`)."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ class Child:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches `up` only; `up` stops children in order
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            preexec_fn=_die_with_parent,
         )
         self.started_at = time.monotonic()
         reader = threading.Thread(target=self._pump, args=(self.process,), daemon=True)
@@ -177,10 +177,9 @@ def _wait_ready(settings: Settings, stopping: threading.Event) -> bool:
     url = f"http://{host}:{settings.web.port}/readyz"
     deadline = time.monotonic() + 60
     while not stopping.is_set() and time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
-                if response.status == 200:
-                    return True
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as response:
+            if response.status == 200:
+                return True
         time.sleep(0.2)
     return False
 

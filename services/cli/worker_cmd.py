@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 
-
 from services.cli import context
 
 

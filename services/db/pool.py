@@ -7,9 +7,9 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 
-def make_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, name: str = "wg-webhooks") -> (
-    ConnectionPool[Connection[TupleRow]]
-):
+def make_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, name: str = "wg-webhooks"
+) -> ConnectionPool[Connection[TupleRow]]:
     """A pool that is not open yet: call `.open(wait=True)` in the process that uses it."""
     return ConnectionPool(
         dsn,
