@@ -165,7 +165,10 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Resp
         except requests.RequestException as exc:
             status, excerpt, answer_headers = None, "", {}
             error = describe_error(exc)
-        if deadline_expired() and status is None:
+        if deadline_expired():
+            # A cut-off answer can look complete to http.client (EOF ends the headers), so
+            # anything the deadline interrupted is a failure; retrying is always safe.
+            status, answer_headers = None, {}
             error = f"timeout: no complete answer within {timeout:g}s"
     return Response(status, answer_headers, excerpt, error, (time.perf_counter() - started) * 1000)
 

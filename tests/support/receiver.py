@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -30,6 +31,7 @@ class Reply:
     delay: float = 0.0
     black_hole: bool = False  # accept, read the request, never answer
     reset: bool = False  # close the connection without an answer
+    trickle: bool = False  # answer one byte every 0.2 s, never finishing the headers
 
 
 Behaviour = Callable[["Receiver", Received], Reply]
@@ -66,6 +68,14 @@ class Receiver:
                         return
                     if reply.delay:
                         time.sleep(reply.delay)
+                    if reply.trickle:
+                        self.close_connection = True
+                        with contextlib.suppress(OSError):
+                            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                            while not receiver.stop_event.wait(0.2):
+                                self.wfile.write(b"a")
+                                self.wfile.flush()
+                        return
                     if reply.reset:
                         self.close_connection = True
                         self.connection.close()
