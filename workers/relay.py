@@ -30,6 +30,9 @@ from services.outbox import CHANNEL
 log = logging.getLogger("wg_webhooks.relay")
 
 RECLAIM_EVERY = 2.0
+# Tasks in flight per endpoint: a black-holed endpoint holds at most this many worker threads
+# (each for up to its timeout), however its events trickle in; the others keep flowing.
+MAX_TASKS_PER_ENDPOINT = 4
 
 
 def claim_lease_seconds(endpoint: Endpoint, grace: float) -> float:
@@ -73,6 +76,7 @@ def claim(conn: Connection[Any], settings: Settings) -> list[Claim]:
                             for n in free
                         ],
                         "batch": settings.webhook.batch_size,
+                        "max_tasks": MAX_TASKS_PER_ENDPOINT,
                     },
                 ).fetchall()
         except psycopg.errors.UniqueViolation:

@@ -10,7 +10,12 @@ from services.cli import context
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--concurrency", type=int, default=8, help="tasks run at once (threads)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=32,
+        help="tasks run at once (threads: they wait on receivers, not on the CPU)",
+    )
 
 
 def celery_argv(concurrency: int, extra: list[str]) -> list[str]:

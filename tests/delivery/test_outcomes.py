@@ -10,7 +10,7 @@ from standardwebhooks import Webhook
 
 from tests.delivery.conftest import Stack
 from tests.support.events import record_events, statuses
-from tests.support.receiver import Receiver, Received, Reply
+from tests.support.receiver import Received, Receiver, Reply
 from tests.support.waiting import wait_for
 
 USER = ("create", "user", "alice", {"Identifier": "alice"})
