@@ -1,0 +1,162 @@
+"""Endpoint health: failing streaks, disabling after `webhook.disable_after`, and enabling again.
+
+Workers fold each batch's outcomes into `webhook_endpoints` in the same transaction as the
+results (`record_outcomes`). An endpoint whose attempts have been nothing but failures for
+`disable_after` is disabled: the relay stops claiming for it, its deliveries wait (none is
+dropped or marked dead) until an operator enables it again. `disable_after: 0` never disables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from psycopg import Connection
+
+from services.config import Endpoint, Settings
+from services.db.queries import query
+from services.domain.errors import NotFound
+from services.durations import format_duration
+from services.payloads.gotime import go_time_or_none
+
+
+class Counts(NamedTuple):
+    """One batch's outcomes for one endpoint: 2xx answers, and everything else."""
+
+    delivered: int
+    failed: int
+
+
+def record_outcomes(
+    conn: Connection[Any], counts: Mapping[str, tuple[int, int]], disable_after: float
+) -> list[str]:
+    """Fold one batch's (delivered, failed) counts per endpoint into its health.
+
+    A success ends the failing streak; a batch of only failures starts one (or continues it);
+    a streak older than `disable_after` seconds disables the endpoint. Returns the endpoints
+    this call disabled (log them). Run it in the transaction that records the results, as its
+    last statement: it locks each endpoint's health row until commit.
+    """
+    names = sorted(name for name, (ok, failed) in counts.items() if ok > 0 or failed > 0)
+    if not names:
+        return []
+    rows = conn.execute(
+        query("endpoint_outcomes"),
+        {
+            "names": names,
+            "ok": [int(counts[n][0]) for n in names],
+            "failed": [int(counts[n][1]) for n in names],
+            "disable_after": disable_after,
+            "reason": f"nothing but failures for {format_duration(disable_after)} "
+            "(webhook.disable_after)",
+        },
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def public_url(url: str) -> str:
+    """The URL without what may be a credential: user info and query become `***`."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    if parts.username is not None or parts.password is not None:
+        host = f"***@{host}"
+    text = f"{parts.scheme}://{host}{parts.path}"
+    return f"{text}?***" if parts.query else text
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    name: str
+    endpoint: Endpoint | None  # None: deliveries or health exist, but it is no longer configured
+    disabled_at: datetime | None = None
+    disabled_reason: str = ""
+    failing_since: datetime | None = None
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    pending: int = 0
+    in_flight: int = 0
+    dead: int = 0
+
+    @property
+    def state(self) -> str:
+        if self.endpoint is None:
+            return "not configured"
+        return "disabled" if self.disabled_at is not None else "enabled"
+
+    def to_json(self) -> dict[str, Any]:
+        endpoint = self.endpoint
+        return {
+            "Name": self.name,
+            "Url": public_url(endpoint.url) if endpoint is not None else None,
+            "Configured": endpoint is not None,
+            "Enabled": self.disabled_at is None,
+            "Events": sorted(endpoint.events) if endpoint is not None else [],
+            "Entities": sorted(endpoint.entities) if endpoint is not None else [],
+            "DisabledAt": go_time_or_none(self.disabled_at),
+            "DisabledReason": self.disabled_reason,
+            "FailingSince": go_time_or_none(self.failing_since),
+            "LastSuccessAt": go_time_or_none(self.last_success_at),
+            "LastFailureAt": go_time_or_none(self.last_failure_at),
+            "Pending": self.pending,
+            "InFlight": self.in_flight,
+            "Dead": self.dead,
+        }
+
+
+def list_endpoints(conn: Connection[Any], settings: Settings) -> list[EndpointState]:
+    """Every configured endpoint, then any other that still has health or deliveries."""
+    health = {row[0]: row[1:] for row in conn.execute(query("endpoint_health")).fetchall()}
+    backlog: dict[str, dict[str, int]] = {}
+    for name, status, count in conn.execute(query("endpoint_backlog")).fetchall():
+        backlog.setdefault(name, {})[status] = count
+    configured = {e.name: e for e in settings.webhook.endpoints}
+    names = list(configured) + sorted((set(health) | set(backlog)) - set(configured))
+    states = []
+    for name in names:
+        disabled_at, reason, failing_since, last_success, last_failure = health.get(
+            name, (None, "", None, None, None)
+        )
+        counts = backlog.get(name, {})
+        states.append(
+            EndpointState(
+                name=name,
+                endpoint=configured.get(name),
+                disabled_at=disabled_at,
+                disabled_reason=reason,
+                failing_since=failing_since,
+                last_success_at=last_success,
+                last_failure_at=last_failure,
+                pending=counts.get("pending", 0),
+                in_flight=counts.get("leased", 0),
+                dead=counts.get("dead", 0),
+            )
+        )
+    return states
+
+
+def get_endpoint(conn: Connection[Any], settings: Settings, name: str) -> EndpointState:
+    for state in list_endpoints(conn, settings):
+        if state.name == name:
+            return state
+    raise NotFound(f"no endpoint named {name!r}{_known(settings)}")
+
+
+def enable(conn: Connection[Any], settings: Settings, name: str) -> bool:
+    """Lift a disable and forget the failing streak; True if it was disabled. Wakes the relays."""
+    with conn.transaction():
+        row = conn.execute(query("enable_endpoint"), {"name": name}).fetchone()
+    if row is None and settings.webhook.endpoint(name) is None:
+        raise NotFound(f"no endpoint named {name!r}{_known(settings)}")
+    return row is not None and row[0] is not None
+
+
+def _known(settings: Settings) -> str:
+    names = [e.name for e in settings.webhook.endpoints]
+    return f" (configured: {', '.join(names)})" if names else " (none is configured)"
