@@ -80,4 +80,5 @@ def _close_runtime(**_: object) -> None:
 
 # Register the tasks with the app at import, so Flower (which imports only this module) can
 # run the operator tasks through its API.
+import workers.operator_tasks  # noqa: E402
 import workers.tasks  # noqa: E402, F401
