@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
-from services.api import errors, health, users
+from services.api import errors, health, interfaces, metrics, peers, users
 from services.api.state import ApiState
 from services.config import Settings
 from services.db.pool import make_pool
@@ -19,7 +19,9 @@ from services.db.pool import make_pool
 def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None = None) -> FastAPI:
     """The app; it opens (and closes) its own pool unless one is given."""
     own_pool = pool is None
-    the_pool = pool or make_pool(settings.database_dsn, min_size=2, max_size=16, name="wg-webhooks-api")
+    the_pool = pool or make_pool(
+        settings.database_dsn, min_size=2, max_size=16, name="wg-webhooks-api"
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -41,4 +43,7 @@ def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None 
     errors.install(app)
     app.include_router(health.router)
     app.include_router(users.router)
+    app.include_router(interfaces.router)
+    app.include_router(peers.router)
+    app.include_router(metrics.router)
     return app

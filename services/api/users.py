@@ -1,20 +1,25 @@
-"""/api/v1/user/...: wg-portal's user routes."""
+"""/api/v1/user/...: wg-portal's user routes.
+
+Admins may do everything; a non-admin (when `advanced.api_admin_only` is off) may read only its
+own record. Every change and its webhook event commit together.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.api.auth import Principal, require_admin
-from services.api.state import state_of
-from services.domain import users
-from services.domain.errors import DomainError
+from services.api import models_fields as f
+from services.api.auth import Principal, authenticate, require_admin
 from services.api.errors import ApiError
+from services.api.models_errors import ERROR_RESPONSES, domain_errors, path_id
+from services.api.state import state_of
+from services.domain import users, validation
 
-router = APIRouter(prefix="/api/v1/user", tags=["Users"])
+router = APIRouter(prefix="/api/v1/user", tags=["Users"], responses=ERROR_RESPONSES)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -22,33 +27,35 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class UserIn(BaseModel):
     """wg-portal's models.User as a request body; read-only fields are accepted and ignored."""
 
-    model_config = ConfigDict(extra="forbid", str_max_length=4096)
+    model_config = ConfigDict(extra="forbid", strict=True, str_max_length=4096)
 
     Identifier: str = Field(min_length=1, max_length=64)
-    Email: str = ""
+    Email: f.Line = Field("", max_length=256)
     IsAdmin: bool = False
-    Firstname: str = Field("", max_length=256)
-    Lastname: str = Field("", max_length=256)
-    Phone: str = Field("", max_length=64)
-    Department: str = Field("", max_length=256)
-    Notes: str = ""
-    Password: str = ""
-    ApiToken: str = ""
+    Firstname: f.Line = Field("", max_length=256)
+    Lastname: f.Line = Field("", max_length=256)
+    Phone: f.Line = Field("", max_length=64)
+    Department: f.Line = Field("", max_length=256)
+    Notes: f.Text = ""
+    Password: f.Text = ""
+    ApiToken: f.Line = ""
     Disabled: bool = False
-    DisabledReason: str = Field("", max_length=512)
+    DisabledReason: f.Line = Field("", max_length=512)
     Locked: bool = False
-    LockedReason: str = Field("", max_length=512)
+    LockedReason: f.Line = Field("", max_length=512)
     # read-only in wg-portal's model: clients echo them back, we ignore them
     ApiEnabled: bool | None = None
     AuthSources: list[str] | None = None
+    Source: str | None = None
+    ProviderName: str | None = None
     PeerCount: int | None = None
 
     @field_validator("Identifier")
     @classmethod
     def _identifier(cls, value: str) -> str:
-        if value != value.strip() or any(ord(c) < 32 for c in value):
+        if value != value.strip() or any(ord(c) < 32 or c == "\x7f" for c in value):
             raise ValueError("must not have surrounding spaces or control characters")
-        return value
+        return validation.text(value)
 
     @field_validator("Email")
     @classmethod
@@ -90,12 +97,11 @@ class UserIn(BaseModel):
         )
 
 
-def user_out(row: dict[str, Any], peer_count: int = 0, with_token: bool = True) -> dict[str, Any]:
-    """wg-portal's models.User as a response."""
+def user_out(row: dict[str, Any], with_token: bool = True) -> dict[str, Any]:
+    """wg-portal's models.User as a response (Password is omitempty there: never sent)."""
     return {
         "Identifier": row["identifier"],
         "Email": row["email"],
-        "Source": (row["auth_sources"] or [{"Source": "db"}])[0].get("Source", "db"),
         "AuthSources": [s.get("Source", "db") for s in row["auth_sources"] or []],
         "IsAdmin": row["is_admin"],
         "Firstname": row["firstname"],
@@ -103,25 +109,76 @@ def user_out(row: dict[str, Any], peer_count: int = 0, with_token: bool = True) 
         "Phone": row["phone"],
         "Department": row["department"],
         "Notes": row["notes"],
-        "Password": "",
         "Disabled": row["disabled"] is not None,
         "DisabledReason": row["disabled_reason"],
         "Locked": row["locked"] is not None,
         "LockedReason": row["locked_reason"],
         "ApiToken": row["api_token"] if with_token else "",
         "ApiEnabled": bool(row["api_token"]),
-        "PeerCount": peer_count,
+        "PeerCount": row.get("peer_count", 0),
     }
 
 
-@router.post("/new")
+_USER: dict[int | str, dict[str, Any]] = {200: {"model": UserIn}}
+_USERS: dict[int | str, dict[str, Any]] = {200: {"model": list[UserIn]}}
+
+
+@router.get("/all", responses=_USERS)
+def all_users(
+    request: Request, _: Annotated[Principal, Depends(require_admin)]
+) -> list[dict[str, Any]]:
+    state = state_of(request)
+    with state.pool.connection() as conn:
+        return [user_out(row, with_token=False) for row in users.get_all(conn)]
+
+
+@router.get("/by-id/{id:path}", responses=_USER)
+def user_by_id(
+    id: str, request: Request, principal: Annotated[Principal, Depends(authenticate)]
+) -> dict[str, Any]:
+    path_id(id, "user")
+    if not principal.is_admin and principal.identifier != id:
+        raise ApiError(403, "no permission: a user may only read its own record")
+    state = state_of(request)
+    with state.pool.connection() as conn:
+        row = users.get(conn, id)
+    if row is None:
+        raise ApiError(404, f"user {id} not found")
+    return user_out(row)
+
+
+@router.post("/new", responses=_USER)
 def create_user(
     body: UserIn, request: Request, principal: Annotated[Principal, Depends(require_admin)]
 ) -> dict[str, Any]:
     state = state_of(request)
-    try:
-        with state.pool.connection() as conn, conn.transaction():
-            row = users.create(conn, state.settings, body.fields(), principal.identifier)
-    except DomainError as exc:
-        raise ApiError(exc.code, exc.message) from None
+    with domain_errors(), state.pool.connection() as conn, conn.transaction():
+        row = users.create(conn, state.settings, body.fields(), principal.identifier)
     return user_out(row)
+
+
+@router.put("/by-id/{id:path}", responses=_USER)
+def update_user(
+    id: str,
+    body: UserIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_admin)],
+) -> dict[str, Any]:
+    path_id(id, "user")
+    state = state_of(request)
+    with domain_errors(), state.pool.connection() as conn, conn.transaction():
+        users.update(conn, state.settings, id, body.fields(), principal.identifier)
+        row = users.get(conn, id)
+    assert row is not None
+    return user_out(row)
+
+
+@router.delete("/by-id/{id:path}", status_code=204, response_class=Response)
+def delete_user(
+    id: str, request: Request, principal: Annotated[Principal, Depends(require_admin)]
+) -> Response:
+    path_id(id, "user")
+    state = state_of(request)
+    with domain_errors(), state.pool.connection() as conn, conn.transaction():
+        users.delete(conn, state.settings, id, principal.identifier)
+    return Response(status_code=204)

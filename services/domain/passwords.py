@@ -1,4 +1,4 @@
-"""Password hashing with the standard library's scrypt (wg-portal uses bcrypt; never sent anywhere)."""
+"""Password hashing with the standard library's scrypt (wg-portal uses bcrypt; never sent out)."""
 
 from __future__ import annotations
 

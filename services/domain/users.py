@@ -1,4 +1,10 @@
-"""Users: every change writes the row and its webhook event in one transaction."""
+"""Users: every change writes the row and its webhook event in one transaction.
+
+Disabling a user disables its peers (reason "user disabled"), enabling it re-enables them when
+`core.re_enable_peer_after_user_enable` is on; deleting a user disables its peers (reason "user
+deleted", owner cleared) or deletes them when `core.delete_peer_after_user_deleted` is on. Each
+peer change is its own `update` or `delete` event, in the same transaction as the user's.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,9 @@ from psycopg.types.json import Jsonb
 
 from services import outbox
 from services.config import Settings
-from services.domain.errors import Conflict
-from services.domain.passwords import hash_password
+from services.domain import peers, tables
+from services.domain.errors import Conflict, Invalid, NotFound
+from services.domain.passwords import check_password, hash_password
 from services.payloads.user import user_payload
 
 
@@ -37,9 +44,22 @@ class UserFields:
     locked_reason: str = ""
 
 
+_WITH_PEER_COUNT = """
+SELECT u.*, (SELECT count(*) FROM peers p WHERE p.user_identifier = u.identifier) AS peer_count
+FROM users u {where} ORDER BY u.identifier
+"""
+
+
 def get(conn: Connection[Any], identifier: str) -> dict[str, Any] | None:
+    """The user with its `peer_count`, or None."""
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute("SELECT * FROM users WHERE identifier = %s", (identifier,)).fetchone()
+        query = _WITH_PEER_COUNT.format(where="WHERE u.identifier = %s")
+        return cur.execute(query.encode(), (identifier,)).fetchone()
+
+
+def get_all(conn: Connection[Any]) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(_WITH_PEER_COUNT.format(where="").encode()).fetchall()
 
 
 def create(
@@ -84,7 +104,68 @@ def create(
         ).fetchone()
     if row is None:
         raise Conflict(f"user {fields.identifier} already exists")
-    outbox.record(
-        conn, settings.webhook.endpoints, "create", "user", row["identifier"], user_payload(row)
-    )
+    _record(conn, settings, "create", row)
     return row
+
+
+def _record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
+    outbox.record(
+        conn, settings.webhook.endpoints, event, "user", row["identifier"], user_payload(row)
+    )
+
+
+def _since(now: datetime, wanted: bool, current: datetime | None) -> datetime | None:
+    """A disabled/locked time: kept while the flag stays on, set when it turns on."""
+    return (current or now) if wanted else None
+
+
+def update(
+    conn: Connection[Any], settings: Settings, identifier: str, fields: UserFields, actor: str
+) -> dict[str, Any]:
+    """Replace the user's fields; an empty Password or ApiToken keeps the current one.
+
+    No change, no write, no event. Disabling or enabling the user carries over to its peers.
+    """
+    if fields.identifier != identifier:
+        raise Invalid("Identifier: must be the user id of the path (users cannot be renamed)")
+    existing = tables.get(conn, "users", identifier, "FOR UPDATE")
+    if existing is None:
+        raise NotFound(f"user {identifier} not found")
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "email": fields.email,
+        "is_admin": fields.is_admin,
+        "firstname": fields.firstname,
+        "lastname": fields.lastname,
+        "phone": fields.phone,
+        "department": fields.department,
+        "notes": fields.notes,
+        "disabled": _since(now, fields.disabled, existing["disabled"]),
+        "disabled_reason": fields.disabled_reason if fields.disabled else "",
+        "locked": _since(now, fields.locked, existing["locked"]),
+        "locked_reason": fields.locked_reason if fields.locked else "",
+    }
+    if fields.password and not check_password(fields.password, existing["password_hash"]):
+        values["password_hash"] = hash_password(fields.password)
+    if fields.api_token and fields.api_token != existing["api_token"]:
+        values.update(api_token=fields.api_token, api_token_created=now)
+    if not tables.changed(existing, values):
+        return existing
+    values.update(updated_by=actor, updated_at=now)
+    row = tables.update(conn, "users", identifier, values)
+    _record(conn, settings, "update", row)
+    if row["disabled"] is not None and existing["disabled"] is None:
+        peers.disable_for_user(conn, settings, identifier, row["disabled"], actor)
+    elif row["disabled"] is None and existing["disabled"] is not None:
+        peers.enable_for_user(conn, settings, identifier, actor)
+    return row
+
+
+def delete(conn: Connection[Any], settings: Settings, identifier: str, actor: str) -> None:
+    """Delete the user and record `delete`, then release its peers (an event each)."""
+    existing = tables.get(conn, "users", identifier, "FOR UPDATE")
+    if existing is None:
+        raise NotFound(f"user {identifier} not found")
+    tables.delete(conn, "users", identifier)
+    _record(conn, settings, "delete", existing)
+    peers.release_user(conn, settings, identifier, actor)
