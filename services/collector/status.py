@@ -1,0 +1,235 @@
+"""Write one observation of WireGuard into `peer_status`, and the connect/disconnect events.
+
+Only what this host's dump shows is written: a peer is recorded when its interface is a known
+interface AND its public key is a peer of that interface in the database. Everything else is left
+alone, so several collectors (one per WireGuard host) can share one database, and a peer that no
+dump shows keeps its stored state.
+
+One transaction per observation (the caller's): the status rows are locked (`FOR UPDATE`, in key
+order so two collectors cannot deadlock), the rules decide, the rows are updated and every flip of
+the published IsConnected is recorded in the outbox in the same transaction. Two collectors that
+see the same peer at once serialize on its row: the second sees the first's published state and
+publishes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import Connection
+from psycopg.rows import dict_row
+
+from services import outbox
+from services.collector.dump import Dump, PeerDump
+from services.collector.rules import (
+    PeerCounters,
+    Publish,
+    PublishedState,
+    apply_disconnect_grace,
+    is_connected,
+    session_start,
+)
+from services.config import Settings
+from services.payloads.peer_status import peer_metric_payload, peer_state_payload
+
+log = logging.getLogger(__name__)
+
+# The counters are uint64 in WireGuard and bigint here; 2**63 bytes is 8 EiB, so clamping is only a
+# guard against a corrupt dump stopping every later cycle with an out-of-range error.
+_BIGINT_MAX = 2**63 - 1
+
+# -- The interfaces of the dump that the database knows.
+_KNOWN_INTERFACES = "SELECT identifier FROM interfaces WHERE identifier = ANY(%(names)s)"
+
+# -- The dump's peers that are peers of the same interface in the database. FOR KEY SHARE: a
+# -- concurrent delete or re-key of the peer waits for this transaction (and then removes the
+# -- status row too), so no status row outlives its peer.
+_KNOWN_PEERS = """
+SELECT p.identifier, p.interface_identifier
+FROM peers p
+JOIN unnest(%(keys)s::text[], %(interfaces)s::text[]) AS seen(key, interface)
+  ON p.identifier = seen.key AND p.interface_identifier = seen.interface
+ORDER BY p.identifier
+FOR KEY SHARE OF p
+"""
+
+# -- A status row for each peer seen for the first time ("never connected"), so it can be locked.
+_ENSURE_ROWS = """
+INSERT INTO peer_status (peer_identifier, interface_identifier)
+SELECT key, interface
+FROM unnest(%(keys)s::text[], %(interfaces)s::text[]) AS seen(key, interface)
+ORDER BY key
+ON CONFLICT (peer_identifier) DO NOTHING
+"""
+
+# -- Lock the status rows, in key order (two collectors never wait on each other in a cycle).
+_LOCK_ROWS = """
+SELECT * FROM peer_status
+WHERE peer_identifier = ANY(%(keys)s)
+ORDER BY peer_identifier
+FOR UPDATE
+"""
+
+# -- Store one peer's new status.
+_UPDATE_ROW = """
+UPDATE peer_status SET
+    interface_identifier = %(interface_identifier)s,
+    is_connected = %(is_connected)s,
+    bytes_received = %(bytes_received)s,
+    bytes_transmitted = %(bytes_transmitted)s,
+    endpoint = %(endpoint)s,
+    last_handshake = %(last_handshake)s,
+    last_session_start = %(last_session_start)s,
+    disconnected_since = %(disconnected_since)s,
+    updated_at = %(updated_at)s
+WHERE peer_identifier = %(peer_identifier)s
+"""
+
+# -- The peers whose flip is published in the peer_metric format (its "Peer" model).
+_PEER_ROWS = "SELECT * FROM peers WHERE identifier = ANY(%(keys)s)"
+
+
+@dataclass(frozen=True)
+class Published:
+    """One connect/disconnect event written by an observation."""
+
+    event: Publish
+    peer: str
+    interface: str
+    event_id: int
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What one observation did: how many peers it recorded and which events it wrote."""
+
+    recorded: int
+    published: tuple[Published, ...]
+
+
+def record_observation(
+    conn: Connection[Any], settings: Settings, dump: Dump, now: datetime
+) -> Observed:
+    """Apply `dump`, read at `now`, to the status rows; the caller commits (or rolls back)."""
+    if conn.autocommit:
+        raise RuntimeError("record_observation must run inside a transaction")
+    seen = _known_peers(conn, dump)
+    if not seen:
+        return Observed(0, ())
+    keys = sorted(seen)
+    interfaces = [seen[key].interface for key in keys]
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(_ENSURE_ROWS, {"keys": keys, "interfaces": interfaces})
+        stored = {row["peer_identifier"]: row for row in cur.execute(_LOCK_ROWS, {"keys": keys})}
+    rows: list[dict[str, Any]] = []
+    flips: list[tuple[Publish, dict[str, Any]]] = []
+    for key in keys:
+        row, publish = _next_status(stored[key], seen[key], settings, now)
+        rows.append(row)
+        if publish is not None:
+            flips.append((publish, row))
+    with conn.cursor() as cur:
+        cur.executemany(_UPDATE_ROW, rows)
+    published = _publish(conn, settings, flips)
+    return Observed(len(rows), published)
+
+
+def _known_peers(conn: Connection[Any], dump: Dump) -> dict[str, PeerDump]:
+    """The dump's peers the database knows on the same interface, by public key."""
+    names = list(dump.interfaces)
+    if not names:
+        return {}
+    known = {row[0] for row in conn.execute(_KNOWN_INTERFACES, {"names": names})}
+    for name in names:
+        if name not in known:
+            log.debug("interface %s is not in the database: ignored", name)
+    candidates = [peer for peer in dump.peers() if peer.interface in known]
+    if not candidates:
+        return {}
+    matched = conn.execute(
+        _KNOWN_PEERS,
+        {
+            "keys": [peer.public_key for peer in candidates],
+            "interfaces": [peer.interface for peer in candidates],
+        },
+    ).fetchall()
+    found = {(key, interface) for key, interface in matched}
+    seen: dict[str, PeerDump] = {}
+    for peer in candidates:
+        if (peer.public_key, peer.interface) in found:
+            seen[peer.public_key] = peer
+        else:
+            log.debug(
+                "peer %s of interface %s is not a peer of that interface in the database: ignored",
+                peer.public_key,
+                peer.interface,
+            )
+    return seen
+
+
+def _next_status(
+    stored: Mapping[str, Any], peer: PeerDump, settings: Settings, now: datetime
+) -> tuple[dict[str, Any], Publish | None]:
+    """The row to store for `peer` and the event to publish, by the rules of reference §4."""
+    rekey = settings.rekey_timeout_interval
+    rx = min(peer.transfer_rx, _BIGINT_MAX)
+    tx = min(peer.transfer_tx, _BIGINT_MAX)
+    old = PeerCounters(
+        rx=stored["bytes_received"],
+        tx=stored["bytes_transmitted"],
+        last_handshake=stored["last_handshake"],
+        session_start=stored["last_session_start"],
+    )
+    new = PeerCounters(rx=rx, tx=tx, last_handshake=peer.latest_handshake)
+    # Ping checks are not implemented (see docs/collector.md): IsPingable stays as stored (false).
+    connected = is_connected(peer.latest_handshake, now, rekey, bool(stored["is_pingable"]))
+    decision = apply_disconnect_grace(
+        PublishedState(stored["is_connected"], stored["disconnected_since"]),
+        connected,
+        now,
+        settings.statistics.disconnect_grace,
+    )
+    row = {
+        **stored,
+        "interface_identifier": peer.interface,
+        "is_connected": decision.state.is_connected,
+        "bytes_received": rx,
+        "bytes_transmitted": tx,
+        "endpoint": peer.endpoint or "",
+        "last_handshake": peer.latest_handshake,
+        "last_session_start": session_start(old, new, rekey, now),
+        "disconnected_since": decision.state.disconnected_since,
+        "updated_at": now,
+    }
+    return row, decision.publish
+
+
+def _publish(
+    conn: Connection[Any], settings: Settings, flips: list[tuple[Publish, dict[str, Any]]]
+) -> tuple[Published, ...]:
+    if not flips:
+        return ()
+    state_format = settings.webhook.peer_state_format
+    peers: dict[str, dict[str, Any]] = {}
+    if state_format == "peer_metric":
+        keys = [row["peer_identifier"] for _, row in flips]
+        with conn.cursor(row_factory=dict_row) as cur:
+            peers = {p["identifier"]: p for p in cur.execute(_PEER_ROWS, {"keys": keys})}
+    published: list[Published] = []
+    for event, row in flips:
+        key = row["peer_identifier"]
+        if state_format == "peer_metric":
+            entity = "peer_metric"
+            payload = peer_metric_payload(row, peers[key], settings.webhook.include_secrets)
+        else:
+            entity = "peer"
+            payload = peer_state_payload(row)
+        event_id = outbox.record(
+            conn, settings.webhook.endpoints, event.value, entity, key, payload
+        )
+        published.append(Published(event, key, row["interface_identifier"], event_id))
+    return tuple(published)
