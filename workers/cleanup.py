@@ -30,6 +30,10 @@ BATCH = 1000
 INTERVAL = 3600.0
 # Statements are small batches; one that waits this long on a lock gives up and runs next time.
 STATEMENT_TIMEOUT_MS = 60_000
+# Never purge what is younger than this, whatever the config says: /metrics folds attempts into
+# its running totals a few minutes after they are written (SETTLE_SECONDS), and a row deleted
+# before that would make a counter go down.
+MIN_RETENTION = 600.0
 
 _STEPS = (
     ("delivered", "purge_delivered"),
@@ -60,7 +64,8 @@ def run_cleanup(
     try:
         with conn.transaction():
             row = conn.execute(
-                query("retention_cutoff"), {"retention": settings.webhook.retention}
+                query("retention_cutoff"),
+                {"retention": max(settings.webhook.retention, MIN_RETENTION)},
             ).fetchone()
         assert row is not None
         cutoff = row[0]
