@@ -10,6 +10,8 @@ explicitly with `trust_env` off (scanning the environment costs ~20% of a POST's
 from __future__ import annotations
 
 import contextlib
+import heapq
+import os
 import socket
 import threading
 import time
@@ -25,13 +27,15 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 BODY_EXCERPT = 4096
 
-_current = threading.local()  # .sock: the socket of this thread's request in flight
+_current = threading.local()  # .state: this thread's request in flight (deadline, socket)
 
 
 def _register(sock: socket.socket | None) -> None:
-    _current.sock = sock
-    deadline_hit = getattr(_current, "expired", False)
-    if deadline_hit and sock is not None:
+    state = getattr(_current, "state", None)
+    if state is None:
+        return
+    state["sock"] = sock
+    if state["expired"] and sock is not None:  # the deadline passed before we got here
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
 
@@ -67,27 +71,60 @@ class _WatchedAdapter(HTTPAdapter):
         return manager
 
 
+class _Watchdog:
+    """One thread per process that expires request deadlines (a timer thread per request
+    would cost more than the POST itself)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, dict[str, Any]]] = []
+        self._cond = threading.Condition()
+        self._counter = 0
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def arm(self, seconds: float, state: dict[str, Any]) -> None:
+        with self._cond:
+            if self._thread is None or self._pid != os.getpid():  # first use, or after a fork
+                self._heap.clear()
+                self._thread = threading.Thread(
+                    target=self._run, name="webhook-deadlines", daemon=True
+                )
+                self._pid = os.getpid()
+                self._thread.start()
+            self._counter += 1
+            heapq.heappush(self._heap, (time.monotonic() + seconds, self._counter, state))
+            if self._heap[0][2] is state:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                while self._heap and self._heap[0][0] <= now:
+                    _, _, state = heapq.heappop(self._heap)
+                    if state.get("armed"):
+                        _expire(state)
+                timeout = self._heap[0][0] - now if self._heap else None
+                self._cond.wait(timeout)
+
+
+_watchdog = _Watchdog()
+
+
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[None]:
     """Shut the current request's socket down if it is still running after `seconds`."""
-    _current.expired = False
-    _current.sock = None
-
-    def expire() -> None:
-        _current_expired(state)
-
-    state = _current.__dict__  # the timer thread must touch *this* thread's slot
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
+    state: dict[str, Any] = {"armed": True, "expired": False, "sock": None}
+    _current.state = state
+    _watchdog.arm(seconds, state)
     try:
         yield
     finally:
-        timer.cancel()
-        _current.sock = None
+        state["armed"] = False
+        state["sock"] = None
 
 
-def _current_expired(state: dict[str, Any]) -> None:
+def _expire(state: dict[str, Any]) -> None:
     state["expired"] = True
     sock = state.get("sock")
     if sock is not None:
@@ -96,7 +133,8 @@ def _current_expired(state: dict[str, Any]) -> None:
 
 
 def deadline_expired() -> bool:
-    return bool(getattr(_current, "expired", False))
+    state = getattr(_current, "state", None)
+    return bool(state and state["expired"])
 
 
 _proxies: dict[str, str] | None = None
@@ -136,18 +174,54 @@ class Response:
     duration_ms: float
 
 
+_templates: dict[str, tuple[requests.PreparedRequest, dict[str, str]]] = {}
+_templates_lock = threading.Lock()
+
+
+def _template(url: str) -> tuple[requests.PreparedRequest, dict[str, str]]:
+    """The request for `url`, prepared once per process (parsing and checking a URL costs
+    ~0.2 ms, a third of a POST), and the proxies that apply to it."""
+    found = _templates.get(url)
+    if found is None:
+        prepared = requests.PreparedRequest()
+        prepared.prepare(method="POST", url=url, headers={}, data=b"")
+        no_proxy = urllib.request.getproxies().get("no", "")
+        proxies = (
+            {}
+            if requests.utils.should_bypass_proxies(url, no_proxy=no_proxy)
+            else environment_proxies()
+        )
+        found = (prepared, proxies)
+        with _templates_lock:
+            _templates[url] = found
+    return found
+
+
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Response:
-    """POST and read at most BODY_EXCERPT bytes of the answer, all within `timeout` seconds."""
+    """POST and read at most BODY_EXCERPT bytes of the answer, all within `timeout` seconds.
+
+    Sent through this thread's Session's adapter with a copy of a prepared template: the
+    Session's per-request work (merging settings, cookies, hooks, redirect resolution) is
+    nothing a webhook needs, and skipping it halves the CPU of a POST.
+    """
+    template, proxies = _template(url)
+    request = template.copy()
+    assert request.headers is not None
+    request.headers.update(headers)
+    request.headers["Content-Length"] = str(len(body))
+    request.body = body
     started = time.perf_counter()
     with deadline(timeout):
         try:
-            response = session().post(
-                url,
-                data=body,
-                headers=headers,
-                timeout=(min(timeout, 10.0), timeout),
-                allow_redirects=False,
-                stream=True,
+            response = (
+                session()
+                .get_adapter(url)
+                .send(
+                    request,
+                    stream=True,
+                    timeout=(min(timeout, 10.0), timeout),
+                    proxies=proxies,
+                )
             )
             try:
                 raw = response.raw.read(BODY_EXCERPT, decode_content=True) or b""

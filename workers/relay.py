@@ -40,6 +40,12 @@ def claim_lease_seconds(endpoint: Endpoint, grace: float) -> float:
     return grace + endpoint.timeout + 5.0
 
 
+def batch_size(endpoint: Endpoint, configured: int) -> int:
+    """Half the endpoint's cap (at most the configured batch): while one batch is being
+    POSTed, the next is already leased and queued, so a fast receiver never waits on a claim."""
+    return max(1, min(configured, endpoint.max_in_flight // 2 or 1))
+
+
 @dataclass(frozen=True)
 class Claim:
     endpoint: str
@@ -56,6 +62,7 @@ def claim(conn: Connection[Any], settings: Settings) -> list[Claim]:
     if not endpoints:
         return []
     with conn.transaction():
+        _no_fsync_wait(conn)
         free = [
             row[0]
             for row in conn.execute(
@@ -75,7 +82,9 @@ def claim(conn: Connection[Any], settings: Settings) -> list[Claim]:
                             claim_lease_seconds(endpoints[n], settings.webhook.lease_grace)
                             for n in free
                         ],
-                        "batch": settings.webhook.batch_size,
+                        "batches": [
+                            batch_size(endpoints[n], settings.webhook.batch_size) for n in free
+                        ],
                         "max_tasks": MAX_TASKS_PER_ENDPOINT,
                     },
                 ).fetchall()
@@ -88,6 +97,13 @@ def claim(conn: Connection[Any], settings: Settings) -> list[Claim]:
     return [Claim(e, t, sorted(ids)) for (e, t), ids in grouped.items()]
 
 
+def _no_fsync_wait(conn: Connection[Any]) -> None:
+    """Leases may commit without waiting for the WAL flush: if Postgres crashed and lost one,
+    its rows are simply pending again and the message's token no longer matches (a no-op).
+    Entity changes, events and delivery results keep full durability."""
+    conn.execute("SET LOCAL synchronous_commit = off")
+
+
 def release(conn: Connection[Any], token: str) -> None:
     with conn.transaction():
         conn.execute(query("release_leases"), {"token": token})
@@ -95,6 +111,7 @@ def release(conn: Connection[Any], token: str) -> None:
 
 def reclaim_expired(conn: Connection[Any]) -> int:
     with conn.transaction():
+        _no_fsync_wait(conn)
         return len(conn.execute(query("reclaim_expired")).fetchall())
 
 
@@ -158,9 +175,10 @@ class Relay:
                     last_reclaim = time.monotonic()
                 claims = claim(conn, self.settings)
                 self._publish_all(conn, claims)
-                full = any(len(c.ids) >= self.settings.webhook.batch_size for c in claims)
-                if full:
-                    continue  # more is waiting: claim again at once
+                if claims and log.isEnabledFor(logging.DEBUG):
+                    log.debug("claimed %s", ", ".join(f"{c.endpoint}:{len(c.ids)}" for c in claims))
+                if claims:
+                    continue  # there may be more, and room for it: claim again at once
                 self._wait(listen, conn)
 
     def _publish_all(self, conn: Connection[Any], claims: list[Claim]) -> None:
@@ -178,12 +196,14 @@ class Relay:
                 self.stopping.wait(0.5)
 
     def _wait(self, listen: Connection[Any], conn: Connection[Any]) -> None:
+        """Nothing was claimable: sleep until a NOTIFY (new event, freed capacity), the next
+        retry's due time, or the poll interval, whichever comes first."""
         timeout = self.settings.webhook.poll_interval
         due = seconds_until_next_due(conn, self.settings)
-        if due is not None:
+        if due is not None and due > 0:
+            # due == 0 with nothing claimed means the due rows wait for capacity or for an
+            # earlier event of their key: a worker's NOTIFY will say when that changes
             timeout = min(timeout, due)
-        if timeout <= 0:
-            return
         for _ in listen.notifies(timeout=timeout, stop_after=1):
             pass
         # Drain whatever else arrived meanwhile: one claim serves them all.

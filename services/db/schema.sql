@@ -67,7 +67,7 @@ CREATE INDEX webhook_deliveries_lease_expiry ON webhook_deliveries (lease_expire
     WHERE status = 'leased';
 CREATE INDEX webhook_deliveries_in_flight ON webhook_deliveries (endpoint)
     WHERE status = 'leased';
-CREATE INDEX webhook_deliveries_key_order ON webhook_deliveries (endpoint, ordering_key, id)
+CREATE INDEX webhook_deliveries_key_order ON webhook_deliveries (ordering_key, endpoint, id)
     WHERE status IN ('pending', 'leased');
 -- at most one delivery per (endpoint, key) is in flight, even when several relays claim at once
 CREATE UNIQUE INDEX webhook_deliveries_one_leased_per_key ON webhook_deliveries (endpoint, ordering_key)
