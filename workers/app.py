@@ -48,6 +48,11 @@ def make_app() -> Celery:
         task_time_limit=longest + 30,
         task_soft_time_limit=longest + 15,
         worker_cancel_long_running_tasks_on_connection_loss=True,
+        # SIGTERM is a warm shutdown: running tasks finish (each is bounded by the timeout).
+        # A second signal starts the soft phase: tasks get this long before a cold stop, and
+        # unacknowledged messages go back to Redis; their leases still hold.
+        worker_soft_shutdown_timeout=longest,
+        worker_enable_soft_shutdown_on_idle=True,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         worker_send_task_events=True,

@@ -2,16 +2,19 @@
 
 The threaded `Receiver` costs ~1 ms of CPU per request in the test process; for throughput
 runs the receiver must not be the bottleneck. Run it as `python -m tests.support.fast_receiver
-PORT [DELAY_MS]`; `GET /count` answers the number of POSTs seen, `GET /max` the most in flight.
+PORT [DELAY_MS] [RECORD_FILE]`; `GET /count` answers the number of POSTs seen, `GET /max` the
+most in flight. With RECORD_FILE, every POST is appended as one line: `webhook-id<TAB>body`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 
 class _State:
+    record: Any = None
     count = 0
     in_flight = 0
     max_in_flight = 0
@@ -22,11 +25,16 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, de
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
             length = 0
+            webhook_id = b""
             for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
+                lower = line[:15].lower()
+                if lower == b"content-length:":
                     length = int(line[15:].strip())
-            if length:
-                await reader.readexactly(length)
+                elif lower.startswith(b"webhook-id:"):
+                    webhook_id = line[11:].strip()
+            request_body = await reader.readexactly(length) if length else b""
+            if _State.record is not None and head.startswith(b"POST"):
+                _State.record.write(webhook_id + b"\t" + request_body + b"\n")
             if head.startswith(b"GET /count"):
                 body = str(_State.count).encode()
             elif head.startswith(b"GET /max"):
@@ -61,4 +69,6 @@ async def serve(port: int, delay: float) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 3:
+        _State.record = open(sys.argv[3], "ab", buffering=0)  # noqa: SIM115  (lives as long as we do)
     asyncio.run(serve(int(sys.argv[1]), float(sys.argv[2]) / 1000 if len(sys.argv) > 2 else 0.0))

@@ -114,3 +114,64 @@ class Processes:
     def logs(self) -> Iterator[tuple[str, str]]:
         for proc in self.started:
             yield proc.name, proc.log()
+
+
+@dataclass
+class FastReceiver:
+    """tests.support.fast_receiver in its own process, recording every POST to a file."""
+
+    port: int
+    record: Path
+    popen: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def received(self) -> list[tuple[str, dict[str, object]]]:
+        import json
+
+        lines = self.record.read_bytes().splitlines() if self.record.exists() else []
+        out = []
+        for line in lines:
+            webhook_id, _, body = line.partition(b"\t")
+            out.append((webhook_id.decode(), json.loads(body)))
+        return out
+
+    def count(self) -> int:
+        return len(self.record.read_bytes().splitlines()) if self.record.exists() else 0
+
+    def stop(self) -> None:
+        self.popen.terminate()
+        self.popen.wait(10)
+
+
+def start_fast_receiver(record: Path, delay_ms: float = 0) -> FastReceiver:
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    popen = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.fast_receiver",
+            str(port),
+            str(delay_ms),
+            str(record),
+        ],
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/count", timeout=1):  # noqa: S310
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                popen.kill()
+                raise AssertionError("fast receiver did not start") from None
+            time.sleep(0.05)
+    return FastReceiver(port, record, popen)
