@@ -167,7 +167,7 @@ def start_fast_receiver(record: Path, delay_ms: float = 0) -> FastReceiver:
     deadline = time.monotonic() + 15
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/count", timeout=1):  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/count", timeout=1):
                 break
         except OSError:
             if time.monotonic() > deadline:
