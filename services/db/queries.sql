@@ -29,9 +29,10 @@ WHERE NOT EXISTS (
 -- Lease due deliveries: per endpoint up to its free in-flight room, only the oldest open one
 -- per ordering key, skipping rows another relay holds. One lease token per endpoint batch.
 WITH in_flight AS (
-    SELECT e.name, e.cap, e.lease_seconds, l.rows, l.tasks
-    FROM unnest(%(endpoints)s::text[], %(caps)s::int[], %(lease_seconds)s::float8[])
-         AS e(name, cap, lease_seconds)
+    SELECT e.name, e.cap, e.batch, e.lease_seconds, l.rows, l.tasks
+    FROM unnest(%(endpoints)s::text[], %(caps)s::int[], %(batches)s::int[],
+                %(lease_seconds)s::float8[])
+         AS e(name, cap, batch, lease_seconds)
     CROSS JOIN LATERAL (
         SELECT count(*) AS rows, count(DISTINCT lease_token) AS tasks
         FROM webhook_deliveries l WHERE l.endpoint = e.name AND l.status = 'leased'
@@ -39,7 +40,7 @@ WITH in_flight AS (
 ), room AS (
     -- a slow endpoint may hold at most %(max_tasks)s tasks, so it cannot occupy every worker
     SELECT name, lease_seconds, gen_random_uuid() AS token,
-           CASE WHEN tasks >= %(max_tasks)s THEN 0 ELSE least(%(batch)s, cap - rows) END AS free
+           CASE WHEN tasks >= %(max_tasks)s THEN 0 ELSE least(batch, cap - rows) END AS free
     FROM in_flight
 ), picked AS (
     SELECT d.id, room.token, room.lease_seconds
