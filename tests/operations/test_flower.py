@@ -40,6 +40,17 @@ def _start_flower(procs: Processes, port: int) -> tuple[Proc, str]:
             return False
 
     wait_for(up, timeout=60, what="Flower to listen")
+
+    def hears_workers() -> bool:
+        # Flower learns of tasks from events only: once a worker's heartbeat event has reached
+        # it, the task events of what the test runs next will too.
+        metrics = requests.get(f"{url}/metrics", auth=FLOWER_AUTH, timeout=5).text
+        return any(
+            line.startswith("flower_worker_online{") and line.endswith(" 1.0")
+            for line in metrics.splitlines()
+        )
+
+    wait_for(hears_workers, timeout=60, interval=0.2, what="Flower to receive worker events")
     return flower, url
 
 
@@ -108,7 +119,7 @@ def test_a_dead_delivery_redriven_through_flower_arrives_at_the_receiver(
     assert redriven.body == receiver.requests[0].body
     wait_for(lambda: status_of(db, delivery) == "delivered", what="the delivery recorded")
     info = wait_for(
-        lambda: _task_info(flower, answer.json()["task-id"]), what="Flower to see the task"
+        lambda: _task_info(flower, answer.json()["task-id"]), 60, what="Flower to see the task"
     )
     assert (info["name"], info["state"], info["result"]) == (
         "webhooks.redeliver",
