@@ -10,7 +10,17 @@ from fastapi import FastAPI
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
-from services.api import errors, health, interfaces, metrics, peers, prometheus, users, webhooks
+from services.api import (
+    errors,
+    health,
+    interfaces,
+    metrics,
+    peers,
+    prometheus,
+    provisioning,
+    users,
+    webhooks,
+)
 from services.api.state import ApiState
 from services.config import Settings
 from services.db.pool import make_pool
@@ -46,6 +56,7 @@ def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None 
     app.include_router(interfaces.router)
     app.include_router(peers.router)
     app.include_router(metrics.router)
+    app.include_router(provisioning.router)
     app.include_router(webhooks.router)
     prometheus.install(app)
     return app

@@ -8,6 +8,7 @@ does.
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -209,7 +210,7 @@ def peer_out(row: dict[str, Any]) -> dict[str, Any]:
         "DisabledReason": row["disabled_reason"],
     }
     if row["expires_at"] is not None:
-        out["ExpiresAt"] = row["expires_at"].date().isoformat()
+        out["ExpiresAt"] = row["expires_at"].astimezone(UTC).date().isoformat()
     out.update(
         {
             "Notes": row["notes"],

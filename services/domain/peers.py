@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import psycopg
 from psycopg import Connection
 from psycopg.rows import dict_row
 
@@ -126,6 +127,17 @@ def get(conn: Connection[Any], identifier: str) -> dict[str, Any] | None:
     return tables.get(conn, TABLE, identifier)
 
 
+def fields_of(row: dict[str, Any]) -> PeerFields:
+    """The fields of a row (a stored or a prepared peer), to create it or write it back."""
+    values = {f.name: row[f.name] for f in dataclasses.fields(PeerFields)}
+    for name, value in values.items():
+        if isinstance(value, list):
+            values[name] = tuple(value)
+    values["disabled"] = row["disabled"] is not None
+    values["expires_at"] = row["expires_at"].astimezone(UTC).date() if row["expires_at"] else None
+    return PeerFields(**values)
+
+
 def _select(
     conn: Connection[Any], where: str, value: str, lock: bool = False
 ) -> list[dict[str, Any]]:
@@ -177,7 +189,10 @@ def update(
     if rekeyed and tables.get(conn, TABLE, fields.identifier, "FOR UPDATE") is not None:
         raise Conflict(f"peer {fields.identifier} already exists")
     values.update(updated_by=actor, updated_at=now)
-    row = tables.update(conn, TABLE, identifier, values)
+    try:
+        row = tables.update(conn, TABLE, identifier, values)
+    except psycopg.errors.UniqueViolation:  # the new key was created since the check above
+        raise Conflict(f"peer {fields.identifier} already exists") from None
     if rekeyed:
         # The status belongs to the old key's WireGuard peer, which no longer exists.
         conn.execute("DELETE FROM peer_status WHERE peer_identifier = %s", (identifier,))

@@ -111,8 +111,10 @@ class Api:
     def delete(self, path: str) -> requests.Response:
         return self.request("DELETE", path)
 
-    def ok(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-        answer = self.request(method, path, **({} if body is None else {"json": body}))
+    def ok(self, method: str, path: str, body: Any = None, status: int = 200, **kwargs: Any) -> Any:
+        if body is not None:
+            kwargs["json"] = body
+        answer = self.request(method, path, **kwargs)
         assert answer.status_code == status, f"{method} {path}: {answer.status_code} {answer.text}"
         return answer.json() if answer.content else None
 
