@@ -1,0 +1,162 @@
+"""What a fault run checks at the end, from Postgres, the receivers' records and the logs.
+
+A receiver record is `[seq, webhook_id, entity, identifier, kind, late]` (tests.faults.receiver);
+`kind` ok/slow/big is a 2xx answer, i.e. the receiver has the event.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+SUCCESS = frozenset({"ok", "slow", "big"})
+
+_RECORD_START = re.compile(r"^(\[?\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)")
+
+
+@dataclass
+class Report:
+    counts: dict[str, Any] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def fail(self, message: str) -> None:
+        self.failures.append(message)
+
+
+def records_of(text: str) -> list[list[Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def check_deliveries(
+    conn: psycopg.Connection[Any],
+    endpoints: list[str],
+    received: dict[str, list[list[Any]]],
+    report: Report,
+) -> None:
+    events = conn.execute(
+        "SELECT id, entity, identifier FROM webhook_events ORDER BY id"
+    ).fetchall()
+    rows = conn.execute(
+        "SELECT event_id, endpoint, status, attempts FROM webhook_deliveries"
+    ).fetchall()
+    status = {(str(e), n): s for e, n, s, _ in rows}
+    recorded_attempts = {(str(e), n): a for e, n, _, a in rows}
+    c = report.counts
+    c["events"] = len(events)
+    c["events by source"] = dict(
+        Counter("collector" if ent == "peer" and ev in ("connect", "disconnect") else "api"
+                for ev, ent in conn.execute("SELECT event, entity FROM webhook_events"))
+    )  # fmt: skip
+    c["deliveries expected"] = len(events) * len(endpoints)
+    c["deliveries by status"] = dict(Counter(s for _, _, s, _ in rows))
+    expected = {(str(e), n) for e, _, _ in events for n in endpoints}
+    missing_rows = expected - set(status)
+    if missing_rows:
+        report.fail(f"{len(missing_rows)} (event, endpoint) pairs have no delivery row")
+    not_delivered = sorted(p for p in expected if status.get(p) != "delivered")
+    if not_delivered:
+        report.fail(
+            f"{len(not_delivered)} deliveries not delivered, e.g. {not_delivered[:5]} "
+            f"({dict(Counter(status.get(p, 'no row') for p in not_delivered))})"
+        )
+    lost_at_receiver: list[tuple[str, str]] = []
+    duplicates: Counter[str] = Counter()
+    unrecorded = 0
+    order_violations: list[str] = []
+    for name in endpoints:
+        records = received[name]
+        ok = Counter(r[1] for r in records if r[4] in SUCCESS)
+        requests = Counter(r[1] for r in records)
+        lost_at_receiver += [(e, name) for e, _, _ in map(_str_first, events) if ok[e] == 0]
+        duplicates[name] = sum(copies - 1 for copies in ok.values())
+        # POSTs the receiver saw that no attempt row records: in flight when a worker was
+        # killed, or their outcome lost when Redis or Postgres went away
+        for webhook_id, seen in requests.items():
+            unrecorded += max(0, seen - recorded_attempts.get((webhook_id, name), 0))
+        order_violations += _order_violations(name, records)
+    c["lost (never answered 2xx by the receiver)"] = len(lost_at_receiver)
+    if lost_at_receiver:
+        report.fail(f"{len(lost_at_receiver)} events never reached a receiver: "
+                    f"{lost_at_receiver[:5]}")  # fmt: skip
+    c["duplicates (2xx answers beyond the first), by endpoint"] = dict(duplicates)
+    c["duplicates"] = sum(duplicates.values())
+    c["POSTs without an attempt row (in flight at a kill or outage)"] = unrecorded
+    c["order violations"] = len(order_violations)
+    if order_violations:
+        report.fail(f"per-identifier order broken: {order_violations[:5]}")
+    leased = conn.execute(
+        "SELECT count(*) FROM webhook_deliveries WHERE status = 'leased'"
+    ).fetchone()
+    c["stuck leased"] = leased[0] if leased else 0
+    if c["stuck leased"]:
+        report.fail(f"{c['stuck leased']} deliveries stuck leased")
+
+
+def _str_first(event: tuple[Any, ...]) -> tuple[str, Any, Any]:
+    return str(event[0]), event[1], event[2]
+
+
+def _order_violations(endpoint: str, records: list[list[Any]]) -> list[str]:
+    """Per (entity, identifier), events must first be answered 2xx in event id order."""
+    first: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    for seq, webhook_id, entity, identifier, kind, _late in records:
+        if kind in SUCCESS:
+            first[(entity, identifier)].setdefault(int(webhook_id), seq)
+    violations = []
+    for key, by_event in first.items():
+        in_answer_order = [e for e, _ in sorted(by_event.items(), key=lambda item: item[1])]
+        if in_answer_order != sorted(in_answer_order):
+            violations.append(f"{endpoint} {key}: {in_answer_order[:10]}")
+    return violations
+
+
+def check_attempts(conn: psycopg.Connection[Any], timeout: float, report: Report) -> None:
+    row = conn.execute(
+        "SELECT count(*), coalesce(max(octet_length(response_body)), 0),"
+        " count(*) FILTER (WHERE octet_length(response_body) = 4096),"
+        " coalesce(max(duration_ms), 0),"
+        " count(*) FILTER (WHERE error LIKE 'timeout%%')"
+        " FROM webhook_attempts"
+    ).fetchone()
+    assert row is not None
+    attempts, longest_body, full_excerpts, longest_ms, timeouts = row
+    c = report.counts
+    c["attempts"] = attempts
+    c["attempts cut by the total timeout"] = timeouts
+    c["longest attempt (s)"] = round(longest_ms / 1000, 2)
+    c["longest stored response body (bytes)"] = longest_body
+    c["attempts with a 4 KiB excerpt of a 50 MB body"] = full_excerpts
+    if longest_body > 4096:
+        report.fail(f"a stored response body has {longest_body} bytes (more than 4 KiB)")
+    # A trickling receiver never finishes: only the total timeout ends its attempts.
+    if longest_ms > (timeout + 5.0) * 1000:
+        report.fail(f"an attempt took {longest_ms / 1000:.1f}s, beyond the {timeout:g}s timeout")
+
+
+def check_logs(logs: list[tuple[str, str]], report: Report) -> None:
+    """Any traceback fails the run: a fault the code handles is one log line, not a stack."""
+    unhandled: list[str] = []
+    for name, text in logs:
+        lines = text.splitlines()
+        for index, line in enumerate(lines):
+            if "Traceback" not in line:
+                continue
+            header = next(
+                (lines[i] for i in range(index - 1, max(-1, index - 5), -1)
+                 if _RECORD_START.match(lines[i])),
+                "",
+            )  # fmt: skip
+            end = next(
+                (i for i in range(index + 1, len(lines)) if _RECORD_START.match(lines[i])),
+                len(lines),
+            )
+            excerpt = "\n".join(lines[index : min(end, index + 30)])
+            unhandled.append(f"{name}: {header or line}\n{excerpt}")
+    report.counts["unhandled exceptions in logs"] = len(unhandled)
+    for item in unhandled[:3]:
+        report.fail(f"unhandled exception in {item}")
