@@ -14,6 +14,7 @@ from services.api import (
     errors,
     health,
     interfaces,
+    limits,
     metrics,
     peers,
     prometheus,
@@ -51,6 +52,7 @@ def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None 
     )
     app.state.wg = ApiState(settings, the_pool)
     errors.install(app)
+    limits.install(app)
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(interfaces.router)
