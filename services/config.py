@@ -9,9 +9,11 @@ everything. Every error names the key it is about, so start-up can stop with one
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import re
-from collections.abc import Callable, Mapping
+import socket
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,13 +21,24 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from services.durations import parse_duration
+from services.durations import format_duration, parse_duration
 
 EVENTS = frozenset({"create", "update", "delete", "connect", "disconnect"})
 ENTITIES = frozenset({"user", "peer", "interface", "peer_metric"})
 PEER_STATE_FORMATS = ("peer", "peer_metric")
 DEFAULT_ENDPOINT = "default"
 _MAX_DURATION = 366 * 86400.0  # a year and a day: anything longer is a typo, not a setting
+# Per-key bounds (seconds): beyond them a value is a typo or a unit mix-up, not a setting.
+_MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
+_TIMEOUT = (0.1, 10 * _MINUTE)  # a whole webhook request; leases and task limits grow with it
+_RETRY_STEP = 7 * _DAY
+_LEASE_GRACE = _HOUR
+_POLL = (0.01, 10 * _MINUTE)
+_COLLECT = (0.1, _DAY)
+_REKEY = (1.0, _DAY)
+_GRACE = _DAY
+
+log = logging.getLogger(__name__)
 _ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -244,13 +257,23 @@ def _int_range(low: int, high: int) -> Callable[[Any], int]:
     return coerce
 
 
-def _duration(allow_zero: bool = True) -> Callable[[Any], float]:
+def _duration(
+    allow_zero: bool = True, low: float = 0.0, high: float = _MAX_DURATION
+) -> Callable[[Any], float]:
+    """A Go duration within [low, high] (0 passes when `allow_zero`, whatever `low` is)."""
+
     def coerce(value: Any) -> float:
         seconds = parse_duration(value)
         if seconds > _MAX_DURATION:
             raise ValueError(f"{value!r} is longer than a year")
-        if seconds == 0 and not allow_zero:
-            raise ValueError(f"{value!r} must be more than zero")
+        if seconds == 0:
+            if not allow_zero:
+                raise ValueError(f"{value!r} must be more than zero")
+            return seconds
+        if seconds > high:
+            raise ValueError(f"{value!r} is absurdly long here: at most {format_duration(high)}")
+        if seconds < low:
+            raise ValueError(f"{value!r} is absurdly short here: at least {format_duration(low)}")
         return seconds
 
     return coerce
@@ -310,6 +333,10 @@ def _schedule(value: Any) -> tuple[float, ...]:
         seconds = parse_duration(item)
         if seconds > _MAX_DURATION:
             raise ValueError(f"{item!r} is longer than a year")
+        if seconds > _RETRY_STEP:
+            raise ValueError(
+                f"{item!r} is absurdly long for one step: at most {format_duration(_RETRY_STEP)}"
+            )
         steps.append(seconds)
     if len(steps) > 50:
         raise ValueError("has more than 50 steps")
@@ -380,7 +407,7 @@ def _endpoint_from(
         url=url,
         authentication=authentication,
         signing_secret=field_("signing_secret", defaults.signing_secret, _signing_secret),
-        timeout=field_("timeout", defaults.timeout, _duration(allow_zero=False)),
+        timeout=field_("timeout", defaults.timeout, _duration(False, *_TIMEOUT)),
         retry_schedule=field_("retry_schedule", defaults.retry_schedule, _schedule),
         max_in_flight=field_("max_in_flight", defaults.max_in_flight, _int_range(1, 1024)),
         events=field_("events", frozenset(), _names(EVENTS, "event")),
@@ -404,19 +431,22 @@ def _signing_secret(value: Any) -> str:
     return text
 
 
-def _webhook(reader: _Reader) -> Webhook:
+def _webhook(reader: _Reader) -> tuple[Webhook, list[tuple[str, str]]]:
+    """The webhook section, and each endpoint URL with the key it came from."""
     section = "webhook"
     defaults = Endpoint(
         name=DEFAULT_ENDPOINT,
         url="http://unused.invalid",
-        timeout=reader.get(section, "timeout", "10s", _duration(allow_zero=False)),
+        timeout=reader.get(section, "timeout", "10s", _duration(False, *_TIMEOUT)),
         retry_schedule=reader.get(section, "retry_schedule", "5s 5m 30m 2h 5h 10h 10h", _schedule),
         max_in_flight=reader.get(section, "max_in_flight", 16, _int_range(1, 1024)),
         signing_secret=reader.get(section, "signing_secret", "", _signing_secret),
     )
     endpoints: list[Endpoint] = []
+    urls: list[tuple[str, str]] = []
     url = reader.get(section, "url", "", _url)
     if url:
+        urls.append((f"{section}.url", url))
         authentication = reader.get(section, "authentication", "", _str) or reader.get(
             section, "secret", "", _str
         )
@@ -442,13 +472,14 @@ def _webhook(reader: _Reader) -> Webhook:
         if any(e.name == endpoint.name for e in endpoints):
             raise ConfigError(f"{key}.name", f"endpoint name {endpoint.name!r} is used twice")
         endpoints.append(endpoint)
+        urls.append((f"{key}.url", endpoint.url))
     state_format = reader.get(section, "peer_state_format", "peer", _str)
     if state_format not in PEER_STATE_FORMATS:
         raise ConfigError(
             f"{section}.peer_state_format",
             f"{state_format!r} is not one of {', '.join(PEER_STATE_FORMATS)}",
         )
-    return Webhook(
+    webhook = Webhook(
         endpoints=tuple(endpoints),
         include_secrets=reader.get(section, "include_secrets", False, _bool),
         peer_state_format=state_format,
@@ -456,9 +487,10 @@ def _webhook(reader: _Reader) -> Webhook:
         disable_after=reader.get(section, "disable_after", "120h", _duration()),
         block_private_networks=reader.get(section, "block_private_networks", False, _bool),
         batch_size=reader.get(section, "batch_size", 50, _int_range(1, 1000)),
-        lease_grace=reader.get(section, "lease_grace", "60s", _duration(allow_zero=False)),
-        poll_interval=reader.get(section, "poll_interval", "1s", _duration(allow_zero=False)),
+        lease_grace=reader.get(section, "lease_grace", "60s", _duration(False, 0, _LEASE_GRACE)),
+        poll_interval=reader.get(section, "poll_interval", "1s", _duration(False, *_POLL)),
     )
+    return webhook, urls
 
 
 def _database_dsn(reader: _Reader, env: Mapping[str, str]) -> str:
@@ -475,8 +507,40 @@ def _database_dsn(reader: _Reader, env: Mapping[str, str]) -> str:
     return str(reader.get("database", "dsn", "", _str)).strip()
 
 
-def load_settings(path: str | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read the config file (if any) and the environment into one frozen Settings."""
+def check_hosts_resolve(urls: Sequence[tuple[str, str]]) -> None:
+    """Every (key, URL)'s host name resolves now (one query to the system resolver each).
+
+    A name that does not exist (a typo, `.invalid`, a placeholder) stops start-up naming its
+    key. A resolver that cannot be reached at all (EAI_AGAIN: an offline start) is only
+    logged: the workers resolve again at every connection, and a DNS outage must not keep
+    the API from starting.
+    """
+    for key, url in urls:
+        host = urlsplit(url).hostname or ""
+        try:
+            ipaddress.ip_address(host)
+            continue  # an address needs no lookup
+        except ValueError:
+            pass
+        try:
+            socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            if exc.errno == socket.EAI_AGAIN:
+                log.warning("%s: cannot resolve %s now (%s); starting anyway", key, host, exc)
+                continue
+            raise ConfigError(key, f"host {host!r} does not resolve ({exc.strerror})") from None
+        except UnicodeError:
+            raise ConfigError(key, f"host {host!r} is not a valid host name") from None
+
+
+def load_settings(
+    path: str | None = None, env: Mapping[str, str] | None = None, *, resolve_hosts: bool = False
+) -> Settings:
+    """Read the config file (if any) and the environment into one frozen Settings.
+
+    With `resolve_hosts` (what a process does at start-up) every webhook host name must
+    resolve too (`check_hosts_resolve`); without it no DNS query is made.
+    """
     env = os.environ if env is None else env
     found = find_config_file(path, env)
     data = _read_file(found, env) if found is not None else {}
@@ -502,10 +566,12 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None)
     statistics = Statistics(
         collect_peer_data=reader.get("statistics", "collect_peer_data", True, _bool),
         data_collection_interval=reader.get(
-            "statistics", "data_collection_interval", "1m", _duration(allow_zero=False)
+            "statistics", "data_collection_interval", "1m", _duration(False, *_COLLECT)
         ),
         use_ping_checks=reader.get("statistics", "use_ping_checks", False, _bool),
-        disconnect_grace=reader.get("statistics", "disconnect_grace", "0", _duration()),
+        disconnect_grace=reader.get(
+            "statistics", "disconnect_grace", "0", _duration(True, 0, _GRACE)
+        ),
         wg_command=reader.get("statistics", "wg_command", "wg show all dump", _str),
     )
     redis_url = env.get("REDIS_URL") or reader.get("redis", "url", "", _str).strip()
@@ -514,13 +580,16 @@ def load_settings(path: str | None = None, env: Mapping[str, str] | None = None)
     flower_auth = reader.get("flower", "basic_auth", "", _str)
     if flower_auth and ":" not in flower_auth:
         raise ConfigError("flower.basic_auth", "must be user:password")
+    webhook, urls = _webhook(reader)
+    if resolve_hosts:
+        check_hosts_resolve(urls)
     return Settings(
         core=core,
         advanced=advanced,
         statistics=statistics,
-        webhook=_webhook(reader),
+        webhook=webhook,
         rekey_timeout_interval=reader.get(
-            "backend", "rekey_timeout_interval", "180s", _duration(allow_zero=False)
+            "backend", "rekey_timeout_interval", "180s", _duration(False, *_REKEY)
         ),
         database_dsn=_database_dsn(reader, env),
         redis_url=redis_url,
