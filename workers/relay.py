@@ -26,6 +26,7 @@ from psycopg import Connection
 from services.config import Endpoint, Settings
 from services.db.queries import query
 from services.outbox import CHANNEL
+from workers.cleanup import Retention
 
 log = logging.getLogger("wg_webhooks.relay")
 
@@ -142,9 +143,11 @@ class Relay:
         self.settings = settings
         self.publish = publish or celery_publisher()
         self.stopping = threading.Event()
+        self.retention = Retention(settings)
 
     def stop(self) -> None:
         self.stopping.set()
+        self.retention.stop()
 
     def run(self) -> None:
         log.info(
@@ -169,6 +172,7 @@ class Relay:
             listen.execute(f"LISTEN {CHANNEL}")
             last_reclaim = 0.0
             while not self.stopping.is_set():
+                self.retention.maybe_run()  # at most hourly, in its own thread, one cluster-wide
                 if time.monotonic() - last_reclaim >= RECLAIM_EVERY:
                     if (count := reclaim_expired(conn)) > 0:
                         log.warning("reclaimed %d expired leases", count)

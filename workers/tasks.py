@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from services.config import Endpoint
 from services.db.queries import query
+from services.endpoint_health import record_outcomes
 from workers import runtime
 from workers.app import app
 from workers.delivery import Job, Sent, send_batch
@@ -50,6 +52,7 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
             Job(delivery_id, event_id, attempts, body, created_at)
         )
     sent: list[Sent] = []
+    counts: dict[str, tuple[int, int]] = {}
     for endpoint_name, jobs in by_endpoint.items():
         endpoint = rt.settings.webhook.endpoint(endpoint_name)
         if endpoint is None:
@@ -57,12 +60,42 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
                 "endpoint %s is no longer configured; its leases will expire", endpoint_name
             )
             continue
-        sent.extend(send_batch(endpoint, jobs))
-    _record(rt, sent, lease_token)
+        results = send_batch(endpoint, jobs)
+        delivered = sum(1 for s in results if s.outcome.status == "delivered")
+        counts[endpoint_name] = (delivered, len(results) - delivered)
+        sent.extend(results)
+    _record(rt, sent, lease_token, counts)
     return len(sent)
 
 
-def _record(rt: runtime.Runtime, sent: list[Sent], lease_token: str) -> None:
+# endpoint -> when this process last wrote a clean success for it (monotonic seconds)
+_last_success_written: dict[str, float] = {}
+HEALTHY_REFRESH = 5.0
+
+
+def _health_worth_writing(counts: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """Drop all-success batches of endpoints this process saw healthy a moment ago.
+
+    Writing the health row locks it until commit; doing that for every batch would make all
+    tasks of one endpoint commit one after another. A failure is always written; a success
+    at least every HEALTHY_REFRESH seconds, which keeps last_success_at (and the end of a
+    failing streak) current within that.
+    """
+    now = time.monotonic()
+    worth: dict[str, tuple[int, int]] = {}
+    for name, (ok, failed) in counts.items():
+        if failed:
+            _last_success_written.pop(name, None)
+            worth[name] = (ok, failed)
+        elif now - _last_success_written.get(name, -HEALTHY_REFRESH) >= HEALTHY_REFRESH:
+            _last_success_written[name] = now
+            worth[name] = (ok, failed)
+    return worth
+
+
+def _record(
+    rt: runtime.Runtime, sent: list[Sent], lease_token: str, counts: dict[str, tuple[int, int]]
+) -> None:
     if not sent:
         return
     params: dict[str, Any] = {
@@ -79,6 +112,16 @@ def _record(rt: runtime.Runtime, sent: list[Sent], lease_token: str) -> None:
     with rt.pool.connection() as conn, conn.transaction():
         changed = conn.execute(query("record_results"), params).fetchone()
         conn.execute(query("wake_relays"))
+        disabled = record_outcomes(
+            conn, _health_worth_writing(counts), rt.settings.webhook.disable_after
+        )
+    for name in disabled:
+        log.warning(
+            "endpoint %s disabled: nothing but failures for webhook.disable_after; its "
+            "deliveries wait until `wg-webhooks endpoints enable %s`",
+            name,
+            name,
+        )
     if changed is not None and changed[0] != len(sent):
         log.warning(
             "lease %s was lost before its results were recorded (%d of %d kept)",
