@@ -53,6 +53,14 @@ def test_up_serves_delivers_to_the_sink_and_stops_everything_on_sigint(tmp_path:
         assert requests.get(f"http://127.0.0.1:{web}/healthz", timeout=5).status_code == 200
         token = (tmp_path / "data" / "admin_api_token").read_text().strip()
         assert token in log_path.read_text()  # the banner prints the credentials
+        flower_auth = (tmp_path / "data" / "flower_basic_auth").read_text().strip()
+        assert flower_auth in log_path.read_text()
+        wait_for(
+            lambda: _status(f"http://127.0.0.1:{flower}/api/workers", flower_auth) == 200,
+            timeout=60,
+            what="Flower's API to answer with the printed login",
+        )
+        assert _status(f"http://127.0.0.1:{flower}/api/workers", None) == 401
         answer = requests.post(
             f"http://127.0.0.1:{web}/api/v1/user/new",
             json={"Identifier": "newcomer@example.com"},
@@ -85,3 +93,11 @@ def _alive(proc: psutil.Process) -> bool:
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def _status(url: str, auth: str | None) -> int:
+    user, _, password = (auth or ":").partition(":")
+    try:
+        return requests.get(url, auth=(user, password) if auth else None, timeout=5).status_code
+    except requests.RequestException:
+        return 0

@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass, field
 
 from services.cli import context
-from services.cli.flower_cmd import is_loopback
 from services.cli.logging_setup import setup_logging
 from services.config import Settings
 from services.db.migrate import migrate
@@ -80,18 +79,35 @@ def _free_port() -> int:
         return port
 
 
-def _admin_token(settings: Settings) -> tuple[str, bool]:
-    """The configured admin API token, or one made for this data dir (kept across runs)."""
-    if settings.core.admin_api_token:
-        return settings.core.admin_api_token, False
-    path = settings.data_dir / "admin_api_token"
+def _kept_secret(settings: Settings, configured: str, name: str, make: str) -> tuple[str, bool]:
+    """The configured value, or one made for this data dir and kept across runs."""
+    if configured:
+        return configured, False
+    path = settings.data_dir / name
     if path.exists():
         return path.read_text().strip(), True
-    token = secrets.token_urlsafe(32)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(token + "\n")
+    path.write_text(make + "\n")
     path.chmod(0o600)
-    return token, True
+    return make, True
+
+
+def _admin_token(settings: Settings) -> tuple[str, bool]:
+    """The admin API token (`core.admin_api_token`, else generated: API access needs one)."""
+    return _kept_secret(
+        settings, settings.core.admin_api_token, "admin_api_token", secrets.token_urlsafe(32)
+    )
+
+
+def _flower_auth(settings: Settings) -> tuple[str, bool]:
+    """Flower's user:password (`flower.basic_auth`, else generated: Flower 2 answers its API
+    only with authentication, and the operator recipes use that API)."""
+    return _kept_secret(
+        settings,
+        settings.flower_basic_auth,
+        "flower_basic_auth",
+        "admin:" + secrets.token_urlsafe(16),
+    )
 
 
 def _command(name: str, *extra: str) -> list[str]:
@@ -114,7 +130,14 @@ def plan(settings: Settings, args: argparse.Namespace, env: dict[str, str]) -> l
     return children
 
 
-def _banner(settings: Settings, token: str, generated: bool, children: list[Child]) -> str:
+def _banner(
+    settings: Settings,
+    token: str,
+    generated: bool,
+    flower_auth: str,
+    flower_generated: bool,
+    children: list[Child],
+) -> str:
     lines = [
         "",
         "wg-webhooks is up",
@@ -123,9 +146,11 @@ def _banner(settings: Settings, token: str, generated: bool, children: list[Chil
         + (f"   (generated, kept in {settings.data_dir / 'admin_api_token'})" if generated else ""),
     ]
     if any(c.name == "flower" for c in children):
-        auth = "no login (loopback only)" if not settings.flower_basic_auth else "basic auth"
-        if is_loopback(settings.flower.host) or settings.flower_basic_auth:
-            lines.append(f"  Flower     http://{settings.flower}/   ({auth})")
+        where = settings.data_dir / "flower_basic_auth"
+        lines.append(
+            f"  Flower     http://{settings.flower}/   login {flower_auth}"
+            + (f"   (generated, kept in {where})" if flower_generated else "")
+        )
     if any(c.name == "sink" for c in children):
         lines.append("  webhooks   no webhook.url configured: a local sink prints them here")
     else:
@@ -156,12 +181,17 @@ def run(args: argparse.Namespace) -> int:
         token, generated = _admin_token(settings)
         env = dict(os.environ)
         env["WG_PORTAL_CORE_ADMIN_API_TOKEN"] = token
+        flower_auth, flower_generated = _flower_auth(settings)
+        env["WG_PORTAL_FLOWER_BASIC_AUTH"] = flower_auth
         env["PYTHONUNBUFFERED"] = "1"
         children = plan(settings, args, env)
         for child in children:
             child.start(env)
         if _wait_ready(settings, stopping):
-            print(_banner(settings, token, generated, children), flush=True)
+            print(
+                _banner(settings, token, generated, flower_auth, flower_generated, children),
+                flush=True,
+            )
         _supervise(children, env, stopping)
     finally:
         _stop_all(children)
