@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Any
 
 from services.config import Endpoint
@@ -25,6 +26,9 @@ def task_lease_seconds(endpoint: Endpoint, grace: float) -> float:
 def deliver(delivery_ids: list[int], lease_token: str) -> int:
     """POST the leased deliveries, record every attempt; a stale message is a no-op."""
     rt = runtime.current()
+    # The message's token is spent on start: a duplicate delivered to another thread or
+    # worker at the same moment finds no rows under it and POSTs nothing.
+    run_token = str(uuid.uuid4())
     with rt.pool.connection() as conn:
         # re-arming a lease needs no WAL flush: lost in a crash, it only expires sooner
         conn.execute("SET LOCAL synchronous_commit = off")
@@ -33,6 +37,7 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
             {
                 "ids": delivery_ids,
                 "token": lease_token,
+                "run_token": run_token,
                 "lease_seconds": max(
                     (
                         task_lease_seconds(e, rt.settings.webhook.lease_grace)
@@ -64,7 +69,7 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
         delivered = sum(1 for s in results if s.outcome.status == "delivered")
         counts[endpoint_name] = (delivered, len(results) - delivered)
         sent.extend(results)
-    _record(rt, sent, lease_token, counts)
+    _record(rt, sent, run_token, counts)
     return len(sent)
 
 

@@ -103,10 +103,12 @@ CROSS JOIN LATERAL (
 ) AS first;
 
 -- name: start_lease
--- A worker starts a task: re-arm the lease from now, and read what to send. Stale token = no rows.
+-- A worker starts a task: take the lease over under a token of its own (so a duplicate of the
+-- same message finds nothing), re-arm it from now, and read what to send. Stale = no rows.
 WITH started AS (
     UPDATE webhook_deliveries
-    SET lease_expires_at = clock_timestamp() + make_interval(secs => %(lease_seconds)s),
+    SET lease_token = %(run_token)s,
+        lease_expires_at = clock_timestamp() + make_interval(secs => %(lease_seconds)s),
         updated_at = clock_timestamp()
     WHERE id = ANY(%(ids)s::bigint[]) AND lease_token = %(token)s AND status = 'leased'
     RETURNING id, event_id, endpoint, attempts

@@ -70,7 +70,7 @@ def test_duplicated_celery_message_does_not_post_twice(
 ) -> None:
     settings, _ = start_stack({"url": receiver.url})
     record_events(database_url, settings, [("create", "user", "alice", {})])
-    wait_for(lambda: statuses(db) == {"delivered": 1}, what="delivered")
+    wait_for(lambda: statuses(db) == {"delivered": 1}, timeout=90, what="delivered")
     delivery_id = db.execute("SELECT id FROM webhook_deliveries").fetchone()
     assert delivery_id is not None
     # Replay what the relay sent, twice: once with a token that never leased, once with a
@@ -78,7 +78,8 @@ def test_duplicated_celery_message_does_not_post_twice(
     client = Celery(broker=redis_url)
     for token in (str(uuid.uuid4()), str(uuid.uuid4())):
         client.send_task("webhooks.deliver", args=[[delivery_id[0]], token], queue="webhooks")
-    # A live lease for the same row, sent twice: the first runs, the duplicate is a no-op.
+    # A live lease for the same row, sent twice at once (32 worker threads take both at the
+    # same moment): the first runs, the duplicate is a no-op.
     token = str(uuid.uuid4())
     db.execute(
         "UPDATE webhook_deliveries SET status = 'leased', lease_token = %s,"
@@ -87,9 +88,12 @@ def test_duplicated_celery_message_does_not_post_twice(
     )
     for _ in range(2):
         client.send_task("webhooks.deliver", args=[[delivery_id[0]], token], queue="webhooks")
-    wait_for(lambda: statuses(db) == {"delivered": 1}, what="the re-leased row delivered")
+    wait_for(
+        lambda: statuses(db) == {"delivered": 1}, timeout=90, what="the re-leased row delivered"
+    )
     wait_for(
         lambda: db.execute("SELECT count(*) FROM webhook_attempts").fetchone() == (2,),
+        timeout=90,
         what="the attempt",
     )
     client.close()
