@@ -24,6 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--short", action="store_true", help="the CI version: 1,000 changes, fewer faults, 60 s"
     )
     parser.add_argument("--budget", type=float, default=None, help="seconds (default 300)")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent API callers")
     parser.add_argument("--json", type=Path, help="also write the counts here as JSON")
     parser.add_argument("--keep", action="store_true", help="keep logs and data in the temp dir")
     args = parser.parse_args(argv)
@@ -34,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         faults=dict(SHORT_FAULTS if args.short else FULL_FAULTS),
         budget=args.budget or (60.0 if args.short else 300.0),
         peers=6 if args.short else 12,
+        clients=args.clients,
         keep=args.keep,
     )
     print(f"seed: {seed}", flush=True)

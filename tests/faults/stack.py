@@ -89,10 +89,11 @@ class Stack:
         logs = self.root / "logs"
         logs.mkdir()
         self.procs = Processes(config, self.postgres.url, self.redis.url, logs)
+        # all at once: on a busy machine each takes seconds just to import
         self.procs.start("api")
-        self._wait_api()
         started = [self.procs.start("worker") for _ in range(self.workers)]
         started += [self.procs.start("relay") for _ in range(self.relays)]
+        self._wait_api()
         _wait_ready(started)
 
     def config(self, api_port: int) -> dict[str, Any]:

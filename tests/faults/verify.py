@@ -32,73 +32,99 @@ def records_of(text: str) -> list[list[Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def check_deliveries(
-    conn: psycopg.Connection[Any],
-    endpoints: list[str],
-    received: dict[str, list[list[Any]]],
-    report: Report,
-) -> None:
-    events = conn.execute(
-        "SELECT id, entity, identifier FROM webhook_events ORDER BY id"
-    ).fetchall()
+@dataclass
+class Outbox:
+    """What Postgres holds at the end: events, and per (event id, endpoint) its delivery."""
+
+    events: list[tuple[str, str, str, str]]  # id, event, entity, identifier
+    deliveries: dict[tuple[str, str], Delivery]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: str
+    attempts: int  # recorded attempts
+    timeouts: int  # of which the total timeout cut
+
+
+def load_outbox(conn: psycopg.Connection[Any]) -> Outbox:
+    events = [
+        (str(i), e, n, k)
+        for i, e, n, k in conn.execute(
+            "SELECT id, event, entity, identifier FROM webhook_events ORDER BY id"
+        )
+    ]
     rows = conn.execute(
-        "SELECT event_id, endpoint, status, attempts FROM webhook_deliveries"
+        "SELECT d.event_id, d.endpoint, d.status, d.attempts, coalesce(t.cut, 0)"
+        " FROM webhook_deliveries d LEFT JOIN ("
+        "   SELECT delivery_id, count(*) AS cut FROM webhook_attempts"
+        "   WHERE error LIKE 'timeout%%' GROUP BY delivery_id) t ON t.delivery_id = d.id"
     ).fetchall()
-    status = {(str(e), n): s for e, n, s, _ in rows}
-    recorded_attempts = {(str(e), n): a for e, n, _, a in rows}
+    return Outbox(events, {(str(e), n): Delivery(s, a, t) for e, n, s, a, t in rows})
+
+
+def check_deliveries(
+    outbox: Outbox, endpoints: list[str], received: dict[str, list[list[Any]]], report: Report
+) -> None:
+    """Every (event, endpoint) delivered and answered 2xx; duplicates counted by cause;
+    per-identifier order; nothing left leased."""
     c = report.counts
-    c["events"] = len(events)
+    c["events"] = len(outbox.events)
     c["events by source"] = dict(
-        Counter("collector" if ent == "peer" and ev in ("connect", "disconnect") else "api"
-                for ev, ent in conn.execute("SELECT event, entity FROM webhook_events"))
+        Counter("collector" if ev in ("connect", "disconnect") else "api"
+                for _, ev, _, _ in outbox.events)
     )  # fmt: skip
-    c["deliveries expected"] = len(events) * len(endpoints)
-    c["deliveries by status"] = dict(Counter(s for _, _, s, _ in rows))
-    expected = {(str(e), n) for e, _, _ in events for n in endpoints}
-    missing_rows = expected - set(status)
+    c["deliveries expected"] = len(outbox.events) * len(endpoints)
+    c["deliveries by status"] = dict(Counter(d.status for d in outbox.deliveries.values()))
+    expected = [(e[0], n) for e in outbox.events for n in endpoints]
+    missing_rows = [p for p in expected if p not in outbox.deliveries]
     if missing_rows:
         report.fail(f"{len(missing_rows)} (event, endpoint) pairs have no delivery row")
-    not_delivered = sorted(p for p in expected if status.get(p) != "delivered")
+    not_delivered = [
+        p for p in expected if p in outbox.deliveries and outbox.deliveries[p].status != "delivered"
+    ]
     if not_delivered:
         report.fail(
             f"{len(not_delivered)} deliveries not delivered, e.g. {not_delivered[:5]} "
-            f"({dict(Counter(status.get(p, 'no row') for p in not_delivered))})"
+            f"({dict(Counter(outbox.deliveries[p].status for p in not_delivered))})"
         )
-    lost_at_receiver: list[tuple[str, str]] = []
+    lost: list[tuple[str, str]] = []
     duplicates: Counter[str] = Counter()
+    causes: Counter[str] = Counter()
     unrecorded = 0
     order_violations: list[str] = []
     for name in endpoints:
-        records = received[name]
-        ok = Counter(r[1] for r in records if r[4] in SUCCESS)
-        requests = Counter(r[1] for r in records)
-        lost_at_receiver += [(e, name) for e, _, _ in map(_str_first, events) if ok[e] == 0]
-        duplicates[name] = sum(copies - 1 for copies in ok.values())
+        records = received.get(name, [])
+        answered = Counter(str(r[1]) for r in records if r[4] in SUCCESS)
+        posts = Counter(str(r[1]) for r in records)
+        lost += [(event_id, name) for event_id, *_ in outbox.events if not answered[event_id]]
+        for event_id, copies in answered.items():
+            if copies > 1:
+                duplicates[name] += copies - 1
+                delivery = outbox.deliveries.get((event_id, name))
+                timed_out = delivery is not None and delivery.timeouts > 0
+                causes["an answer after the timeout" if timed_out else "a kill or an outage"] += (
+                    copies - 1
+                )
         # POSTs the receiver saw that no attempt row records: in flight when a worker was
         # killed, or their outcome lost when Redis or Postgres went away
-        for webhook_id, seen in requests.items():
-            unrecorded += max(0, seen - recorded_attempts.get((webhook_id, name), 0))
+        for event_id, seen in posts.items():
+            delivery = outbox.deliveries.get((event_id, name))
+            unrecorded += max(0, seen - (delivery.attempts if delivery else 0))
         order_violations += _order_violations(name, records)
-    c["lost (never answered 2xx by the receiver)"] = len(lost_at_receiver)
-    if lost_at_receiver:
-        report.fail(f"{len(lost_at_receiver)} events never reached a receiver: "
-                    f"{lost_at_receiver[:5]}")  # fmt: skip
-    c["duplicates (2xx answers beyond the first), by endpoint"] = dict(duplicates)
-    c["duplicates"] = sum(duplicates.values())
+    c["lost (never answered 2xx by the receiver)"] = len(lost)
+    if lost:
+        report.fail(f"{len(lost)} events never reached a receiver: {lost[:5]}")
+    c["duplicates (2xx answers beyond the first)"] = sum(duplicates.values())
+    c["duplicates by endpoint"] = dict(duplicates)
+    c["duplicates by cause"] = dict(causes)
     c["POSTs without an attempt row (in flight at a kill or outage)"] = unrecorded
     c["order violations"] = len(order_violations)
     if order_violations:
         report.fail(f"per-identifier order broken: {order_violations[:5]}")
-    leased = conn.execute(
-        "SELECT count(*) FROM webhook_deliveries WHERE status = 'leased'"
-    ).fetchone()
-    c["stuck leased"] = leased[0] if leased else 0
+    c["stuck leased"] = sum(1 for d in outbox.deliveries.values() if d.status == "leased")
     if c["stuck leased"]:
         report.fail(f"{c['stuck leased']} deliveries stuck leased")
-
-
-def _str_first(event: tuple[Any, ...]) -> tuple[str, Any, Any]:
-    return str(event[0]), event[1], event[2]
 
 
 def _order_violations(endpoint: str, records: list[list[Any]]) -> list[str]:

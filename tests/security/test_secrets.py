@@ -55,7 +55,7 @@ def redis_traffic(redis_url: str) -> Iterator[list[str]]:
     client = redis.Redis.from_url(redis_url, socket_timeout=None)  # MONITOR waits for commands
 
     def watch() -> None:
-        with client.monitor() as monitor:
+        with client.monitor() as monitor:  # type: ignore[no-untyped-call]
             for command in monitor.listen():
                 seen.append(str(command.get("command", "")))
                 if stop.is_set():
@@ -89,7 +89,8 @@ def _redis_contents(redis_url: str) -> str:
     client = redis.Redis.from_url(redis_url, decode_responses=False)
     parts: list[str] = []
     for key in client.scan_iter(count=500):
-        kind = client.type(key).decode()
+        found = client.type(key)
+        kind = found.decode() if isinstance(found, bytes) else str(found)
         value: Any = b""
         if kind == "string":
             value = client.get(key)
@@ -256,8 +257,8 @@ def test_secrets_appear_in_no_log_message_metric_or_task(
     outputs["API /metrics"] = requests.get(f"{api}/metrics", timeout=10).text
     for route in ("/webhooks/deliveries?limit=100", "/webhooks/endpoints"):
         outputs[f"API {route}"] = admin.get(f"{api}/api/v1{route}", timeout=10).text
-    tasks = wait_for(
-        lambda: requests.get(f"{flower}/api/tasks", auth=FLOWER, timeout=10).json() or None,
+    tasks: dict[str, Any] = wait_for(
+        lambda: requests.get(f"{flower}/api/tasks", auth=FLOWER, timeout=10).json() or {},
         timeout=60,
         what="Flower to list tasks",
     )
