@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         clients=args.clients,
         keep=args.keep,
     )
+    # SIGTERM (a CI timeout, `timeout`) unwinds like Ctrl-C: every process started is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"seed: {seed}", flush=True)
     report = run(options, say=lambda line: print(line, flush=True))
     print("counts:")

@@ -74,9 +74,10 @@ class Chaos(threading.Thread):
     def run(self) -> None:
         try:
             for fault in self.faults:
-                while self.progress() < fault.at and not self.stopping.wait(0.05):
-                    pass
-                if self.stopping.is_set():
+                while self.progress() < fault.at and not self.stack.stopping:
+                    if self.stopping.wait(0.05):
+                        break
+                if self.stopping.is_set() or self.stack.stopping:
                     return
                 started = time.time()
                 detail = getattr(self, "_" + fault.kind)()
@@ -85,9 +86,11 @@ class Chaos(threading.Thread):
         except BaseException as exc:  # reported by the run, which then fails
             self.error = exc
 
-    def stop(self) -> None:
+    def finish(self, timeout: float = 90.0) -> None:
+        """Let the faults still planned happen (the load is over: they are all due), then stop."""
+        self.join(timeout)
         self.stopping.set()
-        self.join(60)
+        self.join(30)
 
     def _kill_and_restart(self, command: str) -> str:
         running = self.stack.running(command)
@@ -97,7 +100,7 @@ class Chaos(threading.Thread):
         self.stack.end(victim)
         pause = self.rng.uniform(0.2, 2.0)
         time.sleep(pause)
-        self.stack.procs.start(command)
+        self.stack.restart(command)
         return f"SIGKILL {victim.name}, a new one after {pause:.1f}s"
 
     def _worker_kill(self) -> str:
@@ -131,7 +134,7 @@ class Chaos(threading.Thread):
         caught = _wait_in_transaction(self.stack.postgres.url, victim, 5.0)
         self.stack.end(victim)
         time.sleep(self.rng.uniform(0.2, 1.0))
-        self.stack.start_collector()
+        self.stack.restart("collector")
         where = "inside its transaction" if caught else "between cycles (not caught in one)"
         return f"SIGKILL {victim.name} {where}, restarted"
 

@@ -134,7 +134,7 @@ def _run_phases(
     if stop_load.is_set():
         # Not a failure: the run is bounded, and what was sent is checked all the same.
         say(f"  the budget cut the load short: {done[0]} of {total} user changes sent")
-    chaos.stop()
+    chaos.finish()
     if chaos.error is not None:
         report.fail(f"a fault could not be applied: {chaos.error!r}")
 
@@ -179,9 +179,11 @@ def _drain(url: str, deadline: float, say: Callable[[str], None]) -> bool:
 def _collect(
     stack: Stack, counts: ApiCounts, chaos: Chaos, writer: DumpWriter, report: verify.Report
 ) -> None:
-    received: dict[str, list[list[Any]]] = {
-        r.spec.name: verify.records_of(r.control("log")) for r in stack.receivers
-    }
+    received: dict[str, list[list[Any]]] = {}
+    for receiver in stack.receivers:
+        text = receiver.control("log")
+        (stack.root / f"received-{receiver.spec.name}.jsonl").write_text(text)  # post-mortems
+        received[receiver.spec.name] = verify.records_of(text)
     c = report.counts
     c["API changes answered 200"] = counts.ok
     c["API 503 with Retry-After (retried)"] = counts.retried_503

@@ -75,6 +75,7 @@ class Stack:
     # processes ended on purpose (a fault, or the end of the faults): not crashes
     ended: set[str] = field(default_factory=set)
     crashed: list[str] = field(default_factory=list)
+    stopping: bool = False
 
     def start(self) -> None:
         self.postgres = Postgres(self.root / "postgres")
@@ -154,15 +155,24 @@ class Stack:
         """Restart a process that exited on its own, as `wg-webhooks up` or Kubernetes would;
         each such exit is counted (and fails the run: it is a crash)."""
         for proc in list(self.procs.started):
+            if self.stopping:
+                return
             if proc.alive() or proc.name in self.ended:
                 continue
             self.ended.add(proc.name)
             self.crashed.append(f"{proc.name} exited with {proc.popen.returncode}")
             command = proc.name.rsplit("-", 1)[0]
-            if command == "collector":
-                self.start_collector()
-            elif command != "api":
-                self.procs.start(command)
+            if command != "api":
+                self.restart(command)
+
+    def restart(self, command: str) -> None:
+        """Start another `command` (worker, relay, collector), unless the run is stopping."""
+        if self.stopping:
+            return
+        if command == "collector":
+            self.start_collector()
+        else:
+            self.procs.start(command)
 
     def start_collector(self) -> Proc:
         return self.procs.start("collector", "--dump-file", str(self.dump_file))
@@ -176,6 +186,7 @@ class Stack:
         return found
 
     def stop(self) -> None:
+        self.stopping = True  # the supervisor restarts nothing from here on
         with contextlib.suppress(AttributeError):
             self.procs.stop_all()
         for receiver in self.receivers:

@@ -35,14 +35,19 @@ class Run:
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     summary = tmp_path_factory.mktemp("faults") / "summary.json"
-    done = subprocess.run(
+    run = subprocess.Popen(
         [sys.executable, "-m", "tests.faults", "--short", "--seed", str(SEED),
          "--json", str(summary)],
-        cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    assert summary.exists(), done.stdout[-6000:] + done.stderr[-3000:]
+    try:
+        output, _ = run.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        run.terminate()  # SIGTERM: the run stops every process it started
+        output, _ = run.communicate(timeout=60)
+    assert summary.exists(), output[-8000:]
     result = json.loads(summary.read_text())
-    return Run(result["counts"], result["failures"], done.stdout)
+    return Run(result["counts"], result["failures"], output)
 
 
 def test_short_fault_run_loses_nothing(short_run: Run) -> None:

@@ -44,7 +44,7 @@ class Outbox:
 class Delivery:
     status: str
     attempts: int  # recorded attempts
-    timeouts: int  # of which the total timeout cut
+    timeouts: int  # of which timed out (the total timeout, or a read timeout)
 
 
 def load_outbox(conn: psycopg.Connection[Any]) -> Outbox:
@@ -58,7 +58,7 @@ def load_outbox(conn: psycopg.Connection[Any]) -> Outbox:
         "SELECT d.event_id, d.endpoint, d.status, d.attempts, coalesce(t.cut, 0)"
         " FROM webhook_deliveries d LEFT JOIN ("
         "   SELECT delivery_id, count(*) AS cut FROM webhook_attempts"
-        "   WHERE error LIKE 'timeout%%' GROUP BY delivery_id) t ON t.delivery_id = d.id"
+        "   WHERE error LIKE '%%timeout%%' GROUP BY delivery_id) t ON t.delivery_id = d.id"
     ).fetchall()
     return Outbox(events, {(str(e), n): Delivery(s, a, t) for e, n, s, a, t in rows})
 
