@@ -74,8 +74,12 @@ def run(options: Options, say: Callable[[str], None] = print) -> verify.Report:
         stack.stop()
         verify.check_logs(stack.logs(), report)
         report.counts["duration (s)"] = round(time.monotonic() - started, 1)
-        if options.keep or report.failures:
+        if options.keep:
             say(f"  logs and data kept in {root}")
+        elif report.failures:  # the logs tell what happened; the data would only fill /tmp
+            shutil.rmtree(root / "postgres", ignore_errors=True)
+            shutil.rmtree(root / "redis", ignore_errors=True)
+            say(f"  logs kept in {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
     return report
