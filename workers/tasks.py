@@ -7,6 +7,8 @@ import time
 import uuid
 from typing import Any
 
+import psycopg
+
 from services.config import Endpoint
 from services.db.queries import query
 from services.endpoint_health import record_outcomes
@@ -29,13 +31,27 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
     # The message's token is spent on start: a duplicate delivered to another thread or
     # worker at the same moment finds no rows under it and POSTs nothing.
     run_token = str(uuid.uuid4())
+    try:
+        rows = _start(rt, delivery_ids, lease_token, run_token)
+    except psycopg.OperationalError as exc:
+        # Nothing was sent: the lease expires and the relay hands the rows out again.
+        log.warning("database unavailable at task start (%s); leases will expire", _short(exc))
+        return 0
+    if not rows:
+        log.info("stale or duplicate message for lease %s: nothing to do", lease_token)
+        return 0
+    return _deliver_rows(rt, rows, run_token)
+
+
+def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str) -> list[Any]:
+    """Take the lease over and read what to send (an empty list: stale or duplicate)."""
     with rt.pool.connection() as conn:
         # re-arming a lease needs no WAL flush: lost in a crash, it only expires sooner
         conn.execute("SET LOCAL synchronous_commit = off")
         rows = conn.execute(
             query("start_lease"),
             {
-                "ids": delivery_ids,
+                "ids": ids,
                 "token": lease_token,
                 "run_token": run_token,
                 "lease_seconds": max(
@@ -48,9 +64,10 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
             },
         ).fetchall()
         conn.commit()
-    if not rows:
-        log.info("stale or duplicate message for lease %s: nothing to do", lease_token)
-        return 0
+    return rows
+
+
+def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
     by_endpoint: dict[str, list[Job]] = {}
     for delivery_id, event_id, endpoint_name, attempts, body, created_at in rows:
         by_endpoint.setdefault(endpoint_name, []).append(
@@ -69,8 +86,28 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
         delivered = sum(1 for s in results if s.outcome.status == "delivered")
         counts[endpoint_name] = (delivered, len(results) - delivered)
         sent.extend(results)
-    _record(rt, sent, run_token, counts)
-    return len(sent)
+    # The POSTs happened: keep trying to record them through a database blip (a restart takes
+    # seconds), rather than let the lease expire and send them all again.
+    for pause in (0.5, 1.0, 2.0, 4.0, 8.0, 0.0):
+        try:
+            _record(rt, sent, run_token, counts)
+            return len(sent)
+        except psycopg.OperationalError as exc:
+            if not pause:
+                log.warning(
+                    "could not record %d attempts (%s); their leases will expire and they "
+                    "will be sent again",
+                    len(sent),
+                    _short(exc),
+                )
+                return 0
+            log.warning("database unavailable recording results (%s); retrying", _short(exc))
+            time.sleep(pause)
+    return 0
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
 
 
 # endpoint -> when this process last wrote a clean success for it (monotonic seconds)
