@@ -45,9 +45,11 @@ def authenticate(request: Request) -> Principal:
     state = state_of(request)
     user, token = _credentials(request)
     core = state.settings.core
-    if core.admin_api_token and hmac.compare_digest(
-        user.encode(), core.admin_user.encode()
-    ) and hmac.compare_digest(token.encode(), core.admin_api_token.encode()):
+    if (
+        core.admin_api_token
+        and hmac.compare_digest(user.encode(), core.admin_user.encode())
+        and hmac.compare_digest(token.encode(), core.admin_api_token.encode())
+    ):
         return Principal(core.admin_user, True)
     with state.pool.connection() as conn:
         row = conn.execute(

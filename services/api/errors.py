@@ -65,9 +65,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(psycopg.OperationalError)
     async def _db_down(_: Request, exc: psycopg.OperationalError) -> JSONResponse:
         log.warning("database unavailable: %s", str(exc).strip()[:200])
-        return error_response(
-            503, "database unavailable, retry shortly", {"Retry-After": "1"}
-        )
+        return error_response(503, "database unavailable, retry shortly", {"Retry-After": "1"})
 
     @app.exception_handler(psycopg.errors.QueryCanceled)
     async def _db_slow(_: Request, exc: psycopg.errors.QueryCanceled) -> JSONResponse:
