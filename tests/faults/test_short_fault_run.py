@@ -73,11 +73,10 @@ def test_short_fault_run_loses_nothing(short_run: Run) -> None:
 
 
 @pytest.mark.xfail(
-    reason="known bugs, reported: a worker task lets psycopg.OperationalError escape when "
-    "Postgres restarts between POST and record (workers/tasks.py); Celery 5.7/kombu 5.7 crash "
-    "the worker ('NoneType' object has no attribute 'hostname') when Redis dies with tasks in "
-    "flight, and worker_cancel_long_running_tasks_on_connection_loss cannot cancel on the "
-    "threads pool (NotImplementedError, logged with a traceback)",
+    reason="known, reported: Celery 5.7 / kombu 5.7 crash a worker that has tasks in flight when "
+    "Redis dies ('NoneType' object has no attribute 'hostname'), log 'Couldn't ack' with a "
+    "traceback, and worker_cancel_long_running_tasks_on_connection_loss cannot cancel on the "
+    "threads pool (NotImplementedError, logged with a traceback per task)",
     strict=False,
 )
 def test_short_fault_run_logs_no_unhandled_exception_and_nothing_crashes(short_run: Run) -> None:
