@@ -10,9 +10,9 @@ import pytest
 
 from services.config import ConfigError, load_settings
 
-SAMPLE = (
-    Path(__file__).resolve().parents[2] / "shared" / "reference" / "wg-portal-config.yml.sample"
-)
+# wg-portal's own sample config as it publishes it: a copy of
+# ../shared/reference/wg-portal-config.yml.sample, so the test runs from any checkout
+SAMPLE = Path(__file__).resolve().parent / "fixtures" / "wg-portal-config.yml.sample"
 ROOT = Path(__file__).resolve().parents[1]
 
 
