@@ -36,13 +36,14 @@ def flower_argv(settings: Settings) -> list[str]:
         f"--address={settings.flower.host}", f"--port={settings.flower.port}",
         "--purge_offline_workers=60",
     ]  # fmt: skip
-    if settings.flower_basic_auth:
-        argv.append(f"--basic-auth={settings.flower_basic_auth}")
     return argv
 
 
 def run(args: argparse.Namespace) -> int:
     settings, _ = context.with_servers(context.load(args.config))
     argv = flower_argv(settings)
+    if settings.flower_basic_auth:
+        # Through the environment, not argv: any local user can read a command line with `ps`.
+        os.environ["FLOWER_BASIC_AUTH"] = settings.flower_basic_auth
     os.execv(sys.executable, argv)  # noqa: S606
     return 0  # not reached
