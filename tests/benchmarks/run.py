@@ -1,0 +1,135 @@
+"""What every figure shares: the servers, the sizes (full or quick), the results, and the drain
+of a committed backlog through real relay and worker processes."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from tests.benchmarks.deploy import Deployment, config, deployed, endpoint
+from tests.benchmarks.measure import Sampler, rate_between
+from tests.benchmarks.receivers import ReceiverProcess, wait_for_count
+from tests.benchmarks.stack import Stack
+
+# One setting for every figure (figure 11 uses the default): a fast receiver keeps two
+# batches of 32 in flight per worker process (batch = half the cap), see docs/performance.md.
+MAX_IN_FLIGHT = 64
+
+
+@dataclass
+class Figure:
+    number: int
+    name: str
+    measured: str
+    target: str
+    met: bool | None  # None: reported only
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Run:
+    stack: Stack
+    out: Path
+    quick: bool
+    figures: dict[int, Figure] = field(default_factory=dict)
+    plots: dict[str, Any] = field(default_factory=dict)  # series for the PNG
+
+    def size(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+    def logs(self, name: str) -> Path:
+        path = self.out / "logs" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def add(self, figure: Figure) -> Figure:
+        self.figures[figure.number] = figure
+        return figure
+
+
+def one_endpoint(url: str, **webhook: Any) -> dict[str, Any]:
+    return config([endpoint("default", url)], max_in_flight=MAX_IN_FLIGHT, **webhook)
+
+
+@dataclass
+class Drain:
+    delivered: int
+    rate: float  # deliveries/s between the first and last arrival (or the given window)
+    seconds: float
+    arrivals: list[float]
+    sampler: Sampler
+    duplicates: int
+    receiver_max_concurrent: int
+
+
+def drain(
+    run: Run,
+    name: str,
+    dsn: str,
+    cfg: dict[str, Any],
+    receivers: list[ReceiverProcess],
+    total: int,
+    *,
+    workers: int = 2,
+    timeout: float = 120.0,
+    window: tuple[int, int] | None = None,
+    extra_pids: dict[str, list[int]] | None = None,
+) -> Drain:
+    """Start workers then the relay on a database holding a backlog; wait until the receivers
+    saw `total` POSTs (or `timeout`); the rate between arrivals `window` (default: all)."""
+    for receiver in receivers:
+        receiver.reset()
+    with deployed(run.stack, dsn, run.logs(name), cfg, workers=workers) as deployment:
+        sampler = Sampler(_pids(run, deployment, receivers, extra_pids)).start()
+        seen = wait_for_count(receivers, total, timeout)
+        sampler.stop()
+    ids: list[str] = []
+    arrivals: list[float] = []
+    for receiver in receivers:
+        more_ids, more_at = receiver.arrivals()
+        ids += more_ids
+        arrivals += more_at
+    first, last = window or (0, min(seen, total) - 1)
+    release_leases(dsn)
+    return Drain(
+        delivered=seen,
+        rate=rate_between(arrivals, first, last),
+        seconds=max(arrivals) - min(arrivals) if arrivals else float("nan"),
+        arrivals=arrivals,
+        sampler=sampler,
+        duplicates=len(ids) - len(set(ids)),
+        receiver_max_concurrent=max((r.max_in_flight() for r in receivers), default=0),
+    )
+
+
+def _pids(
+    run: Run,
+    deployment: Deployment,
+    receivers: list[ReceiverProcess],
+    extra: dict[str, list[int]] | None,
+) -> dict[str, list[int]]:
+    pids = deployment.pids()
+    pids["postgres"] = run.stack.postgres_pids()
+    redis_pid = run.stack.redis_pid()
+    pids["redis"] = [redis_pid] if redis_pid else []
+    pids["receiver"] = [r.pid for r in receivers]
+    pids.update(extra or {})
+    return pids
+
+
+def release_leases(dsn: str) -> None:
+    """Leases left by processes a phase killed: pending again (what reclaim does on expiry)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE webhook_deliveries SET status = 'pending', lease_token = NULL,"
+            " lease_expires_at = NULL WHERE status = 'leased'"
+        )
+
+
+def settle(seconds: float = 1.0) -> None:
+    """A pause between phases: the killed processes' sockets and backends go away."""
+    time.sleep(seconds)
