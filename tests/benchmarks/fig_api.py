@@ -16,7 +16,7 @@ from tests.benchmarks.api_load import LoadResult, closed_loop, create_interface
 from tests.benchmarks.deploy import ApiSpec, config, deployed, endpoint
 from tests.benchmarks.measure import Sampler, percentile
 from tests.benchmarks.receivers import start_receiver
-from tests.benchmarks.run import MAX_IN_FLIGHT, Figure, Run
+from tests.benchmarks.run import Figure, Run
 
 CONNECTIONS = 8
 STALL_MS = 2000.0
@@ -37,14 +37,14 @@ def figures_5_and_6(run: Run) -> tuple[Figure, Figure]:
         }
         apis = {
             "off": ApiSpec(config([])),
-            "on": ApiSpec(config([endpoints["on"]], max_in_flight=MAX_IN_FLIGHT)),
-            "stalled": ApiSpec(config([endpoints["stalled"]], max_in_flight=MAX_IN_FLIGHT)),
+            "on": ApiSpec(config([endpoints["on"]])),
+            "stalled": ApiSpec(config([endpoints["stalled"]])),
             "in-request": ApiSpec(
                 config([endpoint("default", baseline_receiver.url)]),
                 module="tests.benchmarks.inrequest_api",
             ),
         }
-        delivery = config(list(endpoints.values()), max_in_flight=MAX_IN_FLIGHT)
+        delivery = config(list(endpoints.values()))
         dsn = run.stack.database("f5")
         with deployed(
             run.stack, dsn, run.logs("f5"), delivery, workers=2, apis=list(apis.values())

@@ -14,7 +14,7 @@ from tests.benchmarks.deploy import config, deployed, endpoint
 from tests.benchmarks.events import record_steady
 from tests.benchmarks.measure import Sampler, percentile
 from tests.benchmarks.receivers import ReceiverProcess, start_receiver, wait_for_count
-from tests.benchmarks.run import MAX_IN_FLIGHT, Figure, Run, settle
+from tests.benchmarks.run import Figure, Run, settle
 
 RATE = 100.0
 WORKERS = 2
@@ -53,7 +53,7 @@ def figure_4(run: Run) -> Figure:
     seconds = run.size(60, 10)
     receiver = start_receiver()
     try:
-        cfg = config([endpoint("default", receiver.url)], max_in_flight=MAX_IN_FLIGHT)
+        cfg = config([endpoint("default", receiver.url)])
         latencies, sent, sampler = _steady_phase(run, "f4", cfg, receiver, seconds, 0)
     finally:
         receiver.stop()
@@ -102,11 +102,8 @@ def figure_8(run: Run) -> Figure:
     beside: list[float] = []
     lost = 0
     try:
-        only = config([endpoint("healthy", healthy.url)], max_in_flight=MAX_IN_FLIGHT)
-        both = config(
-            [endpoint("healthy", healthy.url), endpoint("black-hole", hole.url)],
-            max_in_flight=MAX_IN_FLIGHT,
-        )
+        only = config([endpoint("healthy", healthy.url)])
+        both = config([endpoint("healthy", healthy.url), endpoint("black-hole", hole.url)])
         for index in range(rounds):
             start = index * 10_000
             for label, cfg, into in (("alone", only, alone), ("hole", both, beside)):

@@ -21,7 +21,15 @@ from tests.benchmarks.deploy import deployed
 from tests.benchmarks.events import record_many
 from tests.benchmarks.measure import Sampler, rate_between, timeline
 from tests.benchmarks.receivers import start_receiver, wait_for_count
-from tests.benchmarks.run import MAX_IN_FLIGHT, Figure, Run, drain, one_endpoint, settle
+from tests.benchmarks.run import (
+    BATCH_SIZE,
+    MAX_IN_FLIGHT,
+    Figure,
+    Run,
+    drain,
+    one_endpoint,
+    settle,
+)
 
 WORKERS = 2
 INCLUDE = ("--include", "tests.benchmarks.celery_tasks")
@@ -119,6 +127,7 @@ def figure_2(run: Run) -> Figure:
                 "rate": result.rate,
                 "seconds": result.seconds,
                 "max_in_flight": MAX_IN_FLIGHT,
+                "batch_size": BATCH_SIZE,
                 "workers": WORKERS,
                 "duplicates": result.duplicates,
                 "receiver_max_concurrent": result.receiver_max_concurrent,
@@ -133,7 +142,7 @@ def _drain_with_api(run: Run, dsn: str, receiver: Any, api_receiver: Any, total:
     """Figure 2's drain, with an API process up beside it (figure 10 wants its memory)."""
     from tests.benchmarks.deploy import ApiSpec, config, endpoint
 
-    api_cfg = config([endpoint("default", api_receiver.url)], max_in_flight=MAX_IN_FLIGHT)
+    api_cfg = config([endpoint("default", api_receiver.url)])
     with deployed(
         run.stack, dsn, run.logs("f2-api"), api_cfg, workers=0, relay=False,
         apis=[ApiSpec(api_cfg)],
