@@ -2,10 +2,21 @@
 
 Retry timing lives in Postgres, never in countdown/ETA messages; Redis only carries "attempt
 these leased deliveries now", so it may be flushed at any time without losing anything.
+
+The lease in Postgres is the acknowledgement, not the Redis message: a task spends the lease
+token on start and records every outcome in Postgres; a lease whose task never finished expires
+and the relay hands its rows out again. So messages are acknowledged on receipt
+(`task_acks_late=False`, a deviation from DESIGN §6): with late acks, a Redis restart made Celery
+5.7 / kombu 5.7 restore unacknowledged messages through an already closed transport and exit
+(`'NoneType' object has no attribute 'hostname'`), and
+`worker_cancel_long_running_tasks_on_connection_loss` cannot cancel anything on the threads pool
+(a NotImplementedError traceback per task). A late ack bought nothing here: the visibility
+timeout is an hour, the lease expires in seconds.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 
 from celery import Celery
@@ -36,8 +47,7 @@ def make_app() -> Celery:
     app = Celery("wg-webhooks", broker=broker or "redis://127.0.0.1:6379/0")
     longest = longest_task_seconds(settings)
     app.conf.update(
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
+        task_acks_late=False,  # the lease is the acknowledgement (see above)
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
         result_backend=None,
@@ -47,7 +57,8 @@ def make_app() -> Celery:
         broker_transport_options={"visibility_timeout": max(3600.0, longest * 10)},
         task_time_limit=longest + 30,
         task_soft_time_limit=longest + 15,
-        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # Only meaningful for late acks, and not implemented by the threads pool.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         # SIGTERM is a warm shutdown: running tasks finish (each is bounded by the timeout).
         # A second signal starts the soft phase: tasks get this long before a cold stop, and
         # unacknowledged messages go back to Redis; their leases still hold.
@@ -64,6 +75,21 @@ def make_app() -> Celery:
     )
     return app
 
+
+class _AckLostToBrokerOutage(logging.Filter):
+    """Celery logs a failed ack at CRITICAL with a traceback. With the broker gone at that
+    moment it is expected and harmless (the lease decides; a message redelivered later finds
+    its token spent and does nothing): one warning line, no stack."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Couldn't ack"):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg += " (broker unavailable; the delivery lease in Postgres decides)"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+logging.getLogger("celery.worker.request").addFilter(_AckLostToBrokerOutage())
 
 app = make_app()
 

@@ -24,7 +24,7 @@ def task_lease_seconds(endpoint: Endpoint, grace: float) -> float:
     return endpoint.timeout + min(grace, 60.0) + 5.0
 
 
-@app.task(name="webhooks.deliver", acks_late=True, ignore_result=True)
+@app.task(name="webhooks.deliver", acks_late=False, ignore_result=True)
 def deliver(delivery_ids: list[int], lease_token: str) -> int:
     """POST the leased deliveries, record every attempt; a stale message is a no-op."""
     rt = runtime.current()

@@ -72,13 +72,6 @@ def test_short_fault_run_loses_nothing(short_run: Run) -> None:
     assert guarantees == [], short_run.explain()
 
 
-@pytest.mark.xfail(
-    reason="known, reported: Celery 5.7 / kombu 5.7 crash a worker that has tasks in flight when "
-    "Redis dies ('NoneType' object has no attribute 'hostname'), log 'Couldn't ack' with a "
-    "traceback, and worker_cancel_long_running_tasks_on_connection_loss cannot cancel on the "
-    "threads pool (NotImplementedError, logged with a traceback per task)",
-    strict=False,
-)
 def test_short_fault_run_logs_no_unhandled_exception_and_nothing_crashes(short_run: Run) -> None:
     assert short_run.counts["unhandled exceptions in logs"] == 0, short_run.explain()
     assert short_run.counts["processes that crashed (restarted as a supervisor would)"] == 0
