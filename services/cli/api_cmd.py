@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     setup_logging()
-    settings, stack = context.with_servers(context.load(args.config))
+    settings, stack = context.with_servers(context.load(args.config, resolve_hosts=True))
     try:
         uvicorn.run(
             create_app(settings),

@@ -9,9 +9,17 @@ from pathlib import Path
 from services import embedded
 from services.config import Settings, load_settings
 
+# Set by a process that checked the webhook hosts for the children it starts (`up`).
+HOSTS_CHECKED = "WG_WEBHOOKS_HOSTS_CHECKED"
 
-def load(config_path: str | None) -> Settings:
-    settings = load_settings(config_path)
+
+def load(config_path: str | None, *, resolve_hosts: bool = False) -> Settings:
+    """The settings; with `resolve_hosts` (the services that run) every webhook host name must
+    resolve at start-up too, unless the parent already checked it."""
+    resolve = resolve_hosts and os.environ.get(HOSTS_CHECKED) != "1"
+    settings = load_settings(config_path, resolve_hosts=resolve)
+    if resolve:
+        os.environ[HOSTS_CHECKED] = "1"
     if settings.source:
         # children (Celery, relay, sink) read the same file through the environment
         os.environ["WG_WEBHOOKS_CONFIG"] = str(Path(settings.source).absolute())

@@ -14,6 +14,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    context.with_servers(context.load(args.config))
+    context.with_servers(context.load(args.config, resolve_hosts=True))
     os.execv(sys.executable, [sys.executable, "-m", "workers.relay"])  # noqa: S606
     return 0  # not reached

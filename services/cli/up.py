@@ -163,7 +163,7 @@ def _banner(
 
 def run(args: argparse.Namespace) -> int:
     setup_logging()
-    settings = context.load(args.config)
+    settings = context.load(args.config, resolve_hosts=True)
     settings, stack = context.with_servers(settings)
     for note in stack.notes:
         print(f"[up] {note}", flush=True)

@@ -30,7 +30,7 @@ def celery_argv(concurrency: int, extra: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    context.with_servers(context.load(args.config))
+    context.with_servers(context.load(args.config, resolve_hosts=True))
     argv = celery_argv(args.concurrency, args.extra)
     os.execv(sys.executable, argv)  # noqa: S606
     return 0  # not reached

@@ -68,6 +68,48 @@ def test_an_unresolvable_host_is_refused_at_start_naming_the_key(tmp_path: Path)
     assert error.key == "webhook.endpoints[0].url"
 
 
+def test_a_name_the_resolver_says_does_not_exist_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    def nxdomain(host: str, *args: Any, **kwargs: Any) -> Any:
+        asked.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", nxdomain)
+    error = _refused(
+        tmp_path,
+        "webhook:\n  url: https://hooks.example.net/x\n  endpoints:\n"
+        "    - name: again\n      url: https://hooks.example.net/y\n",
+        resolve_hosts=True,
+    )
+    assert error.key == "webhook.url"
+    assert "'hooks.example.net' does not resolve (Name or service not known)" in str(error)
+    assert asked == ["hooks.example.net"]  # one lookup per distinct name
+
+
+def test_a_resolver_that_never_answers_does_not_hang_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import threading
+
+    from services.config import check_hosts_resolve
+
+    release = threading.Event()
+
+    def hangs(*args: Any, **kwargs: Any) -> Any:
+        release.wait(30)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hangs)
+    try:
+        check_hosts_resolve([("webhook.url", "https://hooks.example.net/x")], timeout=0.2)
+    finally:
+        release.set()
+    assert "webhook.url: no answer resolving hooks.example.net within 0.2s" in caplog.text
+
+
 def test_resolvable_names_and_addresses_pass(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
@@ -148,3 +190,20 @@ def test_a_refused_config_stops_a_process_at_start_with_one_line(tmp_path: Path)
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("wg-webhooks: config error: webhook.endpoints[0].url: ")
+
+
+def test_a_service_command_refuses_an_unresolvable_host_at_start(tmp_path: Path) -> None:
+    path = _write(tmp_path, "webhook:\n  url: https://hooks.invalid/in\n")
+    for command in ("relay", "worker", "api", "up"):
+        done = subprocess.run(
+            [sys.executable, "-m", "services.cli.main", "--config", path, command],
+            capture_output=True, text=True, timeout=60, cwd=ROOT,
+            env={"PATH": "/usr/bin:/bin", "WG_WEBHOOKS_DATA_DIR": str(tmp_path / "data")},
+        )  # fmt: skip
+        assert done.returncode == 2, (command, done.stderr)
+        (line,) = done.stderr.strip().splitlines()
+        assert line == (
+            "wg-webhooks: config error: webhook.url: "
+            "host 'hooks.invalid' does not resolve (a .invalid name)"
+        ), command
+        assert not (tmp_path / "data").exists(), command  # refused before anything started
