@@ -63,7 +63,6 @@ def claim(conn: Connection[Any], settings: Settings) -> list[Claim]:
     if not endpoints:
         return []
     with conn.transaction():
-        _no_fsync_wait(conn)
         free = [
             row[0]
             for row in conn.execute(
@@ -98,11 +97,13 @@ def claim(conn: Connection[Any], settings: Settings) -> list[Claim]:
     return [Claim(e, t, sorted(ids)) for (e, t), ids in grouped.items()]
 
 
-def _no_fsync_wait(conn: Connection[Any]) -> None:
-    """Leases may commit without waiting for the WAL flush: if Postgres crashed and lost one,
-    its rows are simply pending again and the message's token no longer matches (a no-op).
-    Entity changes, events and delivery results keep full durability."""
-    conn.execute("SET LOCAL synchronous_commit = off")
+def no_fsync_wait(conn: Connection[Any]) -> None:
+    """For the relay's own connection, which writes nothing but leases: they may commit without
+    waiting for the WAL flush. If Postgres crashed and lost one, its rows are simply pending
+    again and the message's token no longer matches (a no-op). Entity changes, events and
+    delivery results keep full durability."""
+    conn.execute("SET synchronous_commit = off")
+    conn.commit()
 
 
 def release(conn: Connection[Any], token: str) -> None:
@@ -112,7 +113,6 @@ def release(conn: Connection[Any], token: str) -> None:
 
 def reclaim_expired(conn: Connection[Any]) -> int:
     with conn.transaction():
-        _no_fsync_wait(conn)
         return len(conn.execute(query("reclaim_expired")).fetchall())
 
 
@@ -170,6 +170,7 @@ class Relay:
             psycopg.connect(dsn, application_name=name) as conn,
         ):
             listen.execute(f"LISTEN {CHANNEL}")
+            no_fsync_wait(conn)
             last_reclaim = 0.0
             while not self.stopping.is_set():
                 self.retention.maybe_run()  # at most hourly, in its own thread, one cluster-wide
@@ -181,9 +182,20 @@ class Relay:
                 self._publish_all(conn, claims)
                 if claims and log.isEnabledFor(logging.DEBUG):
                     log.debug("claimed %s", ", ".join(f"{c.endpoint}:{len(c.ids)}" for c in claims))
-                if claims:
+                if self._filled_a_batch(claims):
                     continue  # there may be more, and room for it: claim again at once
+                # Otherwise everything claimable now was claimed: what is left waits for room
+                # or for an earlier event of its key, and the worker that frees either NOTIFYs.
                 self._wait(listen, conn)
+
+    def _filled_a_batch(self, claims: list[Claim]) -> bool:
+        for claimed in claims:
+            endpoint = self.settings.webhook.endpoint(claimed.endpoint)
+            if endpoint is None:
+                continue
+            if len(claimed.ids) >= batch_size(endpoint, self.settings.webhook.batch_size):
+                return True
+        return False
 
     def _publish_all(self, conn: Connection[Any], claims: list[Claim]) -> None:
         for claimed in claims:

@@ -152,8 +152,8 @@ def _record(
         "durations": [s.result.duration_ms for s in sent],
     }
     with rt.pool.connection() as conn, conn.transaction():
+        # the statement also wakes the relays (NOTIFY at commit): capacity was freed
         changed = conn.execute(query("record_results"), params).fetchone()
-        conn.execute(query("wake_relays"))
         disabled = record_outcomes(
             conn, _health_worth_writing(counts), rt.settings.webhook.disable_after
         )

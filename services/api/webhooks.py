@@ -140,7 +140,9 @@ def show_delivery(delivery_id: int, request: Request) -> dict[str, Any]:
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=Delivery)
 def redeliver(delivery_id: int, request: Request) -> dict[str, Any]:
     """Back to pending, due now, whatever its status; a delivered one keeps its webhook-id."""
-    with _database(state_of(request)) as conn:
+    with _database(state_of(request)) as conn, conn.transaction():
+        # read back in the same transaction: the answer is the state the re-drive set, not
+        # whatever a relay made of it a moment after the commit
         redrive.redeliver(conn, [delivery_id])
         return redrive.get_delivery(conn, delivery_id).delivery.to_json()
 

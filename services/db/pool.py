@@ -2,22 +2,57 @@
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
+from typing import Any
+
 from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
+
+# A connection back in the pool for longer than this is checked (one round trip) before it is
+# handed out again; one that was in use a moment ago is not.
+CHECK_IDLE_AFTER = 1.0
+
+
+class _IdleCheck:
+    """The pool's `check` and `reset` callbacks: remember when each connection came back, and
+    ping only those that sat idle. A connection that broke while idle (Postgres restarted) is
+    replaced, not handed out. One that breaks while busy fails its query with
+    `OperationalError` (callers handle that: a 503 for the API, a retry or an expiring lease
+    for workers), and the pool discards it when it comes back. Checking every connection on
+    every checkout would cost a round trip per task start and per result write."""
+
+    def __init__(self) -> None:
+        self._returned: weakref.WeakKeyDictionary[Connection[Any], float] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def reset(self, conn: Connection[Any]) -> None:
+        with self._lock:
+            self._returned[conn] = time.monotonic()
+
+    def check(self, conn: Connection[Any]) -> None:
+        with self._lock:
+            returned = self._returned.get(conn)
+        if returned is None or time.monotonic() - returned >= CHECK_IDLE_AFTER:
+            ConnectionPool.check_connection(conn)
 
 
 def make_pool(
     dsn: str, *, min_size: int = 1, max_size: int = 10, name: str = "wg-webhooks"
 ) -> ConnectionPool[Connection[TupleRow]]:
     """A pool that is not open yet: call `.open(wait=True)` in the process that uses it."""
+    idle = _IdleCheck()
     return ConnectionPool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         open=False,
         name=name,
-        # A connection that broke while idle (Postgres restarted) is replaced, not handed out.
-        check=ConnectionPool.check_connection,
+        check=idle.check,
+        reset=idle.reset,
         kwargs={"application_name": name},
     )

@@ -144,15 +144,20 @@ WITH r AS (
         updated_at = clock_timestamp()
     FROM r
     WHERE d.id = r.id AND d.lease_token = %(token)s AND d.status = 'leased'
-    RETURNING d.id
+    RETURNING d.id, d.endpoint
 ), logged AS (
     INSERT INTO webhook_attempts
         (delivery_id, attempted_at, duration_ms, status_code, error, response_body, outcome)
     SELECT r.id, r.attempted_at, r.duration_ms, r.code, r.error, r.body, r.outcome
     FROM r WHERE EXISTS (SELECT 1 FROM webhook_deliveries x WHERE x.id = r.id)
 )
-SELECT count(*) FROM updated;
+-- Capacity was freed and keys unblocked: wake the relays (NOTIFY is sent at commit) if a
+-- delivery of these endpoints is due and waiting (for room, or for an earlier event of its
+-- key), or a retry was scheduled. Otherwise the relays sleep on: a new event wakes them itself.
+SELECT (SELECT count(*) FROM updated),
+       CASE WHEN EXISTS (SELECT 1 FROM r WHERE r.outcome = 'retry')
+              OR EXISTS (SELECT 1 FROM webhook_deliveries p
+                         WHERE p.endpoint IN (SELECT endpoint FROM updated)
+                           AND p.status = 'pending' AND p.next_attempt_at <= clock_timestamp())
+            THEN pg_notify('webhook_outbox', '') END;
 
--- name: wake_relays
--- Capacity freed or a key unblocked: let the relays claim again without waiting for a poll.
-SELECT pg_notify('webhook_outbox', '');
