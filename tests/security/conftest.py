@@ -45,7 +45,13 @@ class Client:
                 conn.putheader("Content-Length", str(len(body)))
             conn.endheaders(body or None)
             answer = conn.getresponse()
-            return answer.status, answer.read()
+            try:
+                return answer.status, answer.read()
+            except ConnectionResetError:
+                # The server answered and closed a connection it refuses to read further (a
+                # malformed request): the unread request bytes make the kernel reset it, which
+                # can lose the answer's body, never its status line.
+                return answer.status, b""
         finally:
             conn.close()
 
