@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
@@ -90,6 +91,33 @@ class _AckLostToBrokerOutage(logging.Filter):
 
 
 logging.getLogger("celery.worker.request").addFilter(_AckLostToBrokerOutage())
+
+
+def _closed_transport_is_a_connection_error() -> None:
+    """kombu 5.7's Redis channel looks up its connection's settings through the transport's
+    client, which is None once a lost connection was closed. Giving back reserved messages or
+    acking one at that moment then fails with `AttributeError: 'NoneType' object has no
+    attribute 'hostname'`, which kombu does not treat as a connection error: Celery logs
+    "Unrecoverable error" and the worker exits (seen in `make faults` on a Redis restart).
+    Raised as the connection error it is, kombu handles it as such: the messages stay where
+    they are (their leases decide, see above) and the consumer reconnects."""
+    import redis.exceptions
+    from kombu.transport import redis as kombu_redis
+
+    original = kombu_redis.Channel._connparams
+    if getattr(original, "_wg_webhooks", False):
+        return
+
+    def connparams(self: Any, asynchronous: bool = False) -> Any:
+        if self.connection.client is None:
+            raise redis.exceptions.ConnectionError("the broker connection was closed")
+        return original(self, asynchronous)  # type: ignore[no-untyped-call]
+
+    connparams._wg_webhooks = True  # type: ignore[attr-defined]
+    kombu_redis.Channel._connparams = connparams  # type: ignore[method-assign]
+
+
+_closed_transport_is_a_connection_error()
 
 app = make_app()
 
