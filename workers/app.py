@@ -6,12 +6,11 @@ these leased deliveries now", so it may be flushed at any time without losing an
 The lease in Postgres is the acknowledgement, not the Redis message: a task spends the lease
 token on start and records every outcome in Postgres; a lease whose task never finished expires
 and the relay hands its rows out again. So messages are acknowledged on receipt
-(`task_acks_late=False`, a deviation from DESIGN §6): with late acks, a Redis restart made Celery
-5.7 / kombu 5.7 restore unacknowledged messages through an already closed transport and exit
-(`'NoneType' object has no attribute 'hostname'`), and
-`worker_cancel_long_running_tasks_on_connection_loss` cannot cancel anything on the threads pool
-(a NotImplementedError traceback per task). A late ack bought nothing here: the visibility
-timeout is an hour, the lease expires in seconds.
+(`task_acks_late=False`, a deviation from DESIGN §6): with late acks, every Redis restart left
+the threads pool's running tasks un-acked, which Celery then tried to cancel (a
+NotImplementedError traceback per task: the threads pool cannot cancel) and to give back
+through a closed transport (see `_closed_transport_is_a_connection_error`). A late ack bought
+nothing here: the visibility timeout is an hour, the lease expires in seconds.
 """
 
 from __future__ import annotations
@@ -58,8 +57,10 @@ def make_app() -> Celery:
         broker_transport_options={"visibility_timeout": max(3600.0, longest * 10)},
         task_time_limit=longest + 30,
         task_soft_time_limit=longest + 15,
-        # Only meaningful for late acks, and not implemented by the threads pool.
-        worker_cancel_long_running_tasks_on_connection_loss=False,
+        # As DESIGN §6 has it. It cancels only late-acked tasks (none here, so the threads
+        # pool, which cannot cancel, is never asked to); False makes Celery print a
+        # CPendingDeprecationWarning on every broker loss.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
         # SIGTERM is a warm shutdown: running tasks finish (each is bounded by the timeout).
         # A second signal starts the soft phase: tasks get this long before a cold stop, and
         # unacknowledged messages go back to Redis; their leases still hold.
