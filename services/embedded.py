@@ -48,7 +48,8 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -154,7 +155,7 @@ class EmbeddedRedis:
                 self.port = int(port_file.read_text().strip())
         if self.port and _redis_answers(self.port):
             return self.url()
-        self.port = _free_port()
+        self.port = free_port()
         port_file.write_text(str(self.port))
         args = [
             str(redis_server_binary()),

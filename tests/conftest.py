@@ -21,6 +21,7 @@ import yaml
 
 from services.config import Settings, load_settings
 from services.db.migrate import migrate
+from services.embedded import free_port
 from tests.support.processes import Processes
 from tests.support.receiver import Behaviour, Receiver
 
@@ -198,7 +199,6 @@ def processes_factory(
 @pytest.fixture
 def api_url_factory() -> Iterator[Callable[[Settings], str]]:
     """The real API (uvicorn) on a free loopback port, in this process, for the given settings."""
-    import socket
 
     import uvicorn
 
@@ -207,9 +207,7 @@ def api_url_factory() -> Iterator[Callable[[Settings], str]]:
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def make(settings: Settings) -> str:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         server = uvicorn.Server(
             uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,20 +12,14 @@ from pathlib import Path
 import psutil
 import requests
 
+from services.embedded import free_port
 from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_up_serves_delivers_to_the_sink_and_stops_everything_on_sigint(tmp_path: Path) -> None:
-    web, flower = _free_port(), _free_port()
+    web, flower = free_port(), free_port()
     env = {
         k: v
         for k, v in os.environ.items()

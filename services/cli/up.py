@@ -13,7 +13,6 @@ import ctypes
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from services.cli import context
 from services.cli.logging_setup import setup_logging
 from services.config import Settings
 from services.db.migrate import migrate
+from services.embedded import free_port
 
 STOP_TIMEOUT = 20.0
 _PR_SET_PDEATHSIG = 1
@@ -72,13 +72,6 @@ class Child:
             sys.stdout.flush()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _kept_secret(settings: Settings, configured: str, name: str, make: str) -> tuple[str, bool]:
     """The configured value, or one made for this data dir and kept across runs."""
     if configured:
@@ -117,7 +110,7 @@ def _command(name: str, *extra: str) -> list[str]:
 def plan(settings: Settings, args: argparse.Namespace, env: dict[str, str]) -> list[Child]:
     children: list[Child] = []
     if not settings.webhook.endpoints:
-        port = _free_port()
+        port = free_port()
         env["WG_PORTAL_WEBHOOK_URL"] = f"http://127.0.0.1:{port}/"
         children.append(Child("sink", _command("sink", "--port", str(port))))
     children.append(Child("api", _command("api")))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.benchmarks.receivers import free_port
+from services.embedded import free_port
 from tests.benchmarks.stack import Stack
 from tests.support.processes import ROOT, Proc, Processes, write_config
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -19,14 +18,7 @@ import psycopg
 import redis
 
 from services.db.migrate import migrate
-from services.embedded import EmbeddedPostgres, redis_server_binary
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from services.embedded import EmbeddedPostgres, free_port, redis_server_binary
 
 
 @dataclass

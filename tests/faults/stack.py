@@ -17,7 +17,8 @@ from typing import Any
 
 import requests
 
-from tests.faults.servers import Postgres, Redis, free_port
+from services.embedded import free_port
+from tests.faults.servers import Postgres, Redis
 from tests.support.processes import ROOT, Proc, Processes, write_config
 
 ADMIN = ("admin@faults.test", "fault-run-admin-token")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -13,19 +12,13 @@ import pytest
 import requests
 
 from services.config import Settings
+from services.embedded import free_port
 from tests.operations.outbox_rows import deliveries_of, make_event, set_state, status_of
 from tests.support.processes import Proc, Processes
 from tests.support.receiver import Receiver, Reply
 from tests.support.waiting import wait_for
 
 FLOWER_AUTH = ("ops", "flower-test-pass")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _start_flower(procs: Processes, port: int) -> tuple[Proc, str]:
@@ -59,7 +52,7 @@ def flower_config(
     config_factory: Callable[..., tuple[Path, Settings]],
 ) -> Callable[[str], tuple[Path, Settings, int]]:
     def make(receiver_url: str) -> tuple[Path, Settings, int]:
-        port = _free_port()
+        port = free_port()
         config, settings = config_factory(
             {"url": receiver_url},
             flower={"listening_address": f"127.0.0.1:{port}", "basic_auth": ":".join(FLOWER_AUTH)},

@@ -10,7 +10,6 @@ import base64
 import binascii
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ import redis
 import requests
 
 from services.config import Settings
+from services.embedded import free_port
 from tests.faults.load import keypair
 from tests.support.processes import Processes
 from tests.support.receiver import Receiver, Reply
@@ -38,13 +38,6 @@ URL_TOKEN = "query-token-SECRET-c3a8"
 USER_PASSWORD = "user-password-SECRET-77aa"
 USER_API_TOKEN = "user-api-token-SECRET-0123456789abcdef"
 SHORT_TOKEN = "short-SECRET-tok"  # refused: API tokens are 32 to 64 characters
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -107,30 +100,18 @@ def _redis_contents(redis_url: str) -> str:
     return "\n".join(parts)
 
 
-def _start_flower(procs: Processes, url: str) -> None:
-    flower = procs.start("flower")
+def _start_serving(procs: Processes, command: str, health_url: str) -> None:
+    """Start `wg-webhooks COMMAND` and wait until `health_url` answers 200."""
+    proc = procs.start(command)
 
     def listening() -> bool:
-        assert flower.alive(), flower.log()[-3000:]
+        assert proc.alive(), proc.log()[-3000:]
         try:
-            return requests.get(f"{url}/healthcheck", timeout=2).status_code == 200
+            return requests.get(health_url, timeout=2).status_code == 200
         except requests.ConnectionError:
             return False
 
-    wait_for(listening, timeout=60, what="Flower to listen")
-
-
-def _wait_api(procs: Processes, url: str) -> None:
-    api = procs.start("api")
-
-    def up() -> bool:
-        assert api.alive(), api.log()[-3000:]
-        try:
-            return requests.get(f"{url}/healthz", timeout=2).status_code == 200
-        except requests.ConnectionError:
-            return False
-
-    wait_for(up, timeout=60, what="the API to listen")
+    wait_for(listening, timeout=60, what=f"{command} to listen")
 
 
 def test_secrets_appear_in_no_log_message_metric_or_task(
@@ -144,7 +125,7 @@ def test_secrets_appear_in_no_log_message_metric_or_task(
     receiver = receiver_factory(
         lambda r, _q: Reply(500, body=b"try again") if r.count() <= 3 else Reply(200)
     )
-    api_port, flower_port, closed_port = _free_port(), _free_port(), _free_port()
+    api_port, flower_port, closed_port = free_port(), free_port(), free_port()
     path, _ = config_factory(
         {
             "include_secrets": False,
@@ -189,10 +170,10 @@ def test_secrets_appear_in_no_log_message_metric_or_task(
     procs = processes_factory(path)
     api = f"http://127.0.0.1:{api_port}"
     flower = f"http://127.0.0.1:{flower_port}"
-    _wait_api(procs, api)
+    _start_serving(procs, "api", f"{api}/healthz")
     procs.worker()
     procs.relay()
-    _start_flower(procs, flower)
+    _start_serving(procs, "flower", f"{flower}/healthcheck")
     admin = requests.Session()
     admin.auth = ("admin@wgportal.local", ADMIN_TOKEN)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from services.embedded import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -147,12 +149,9 @@ class FastReceiver:
 
 
 def start_fast_receiver(record: Path, delay_ms: float = 0) -> FastReceiver:
-    import socket
     import urllib.request
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     popen = subprocess.Popen(
         [
             sys.executable,
