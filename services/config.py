@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from services.durations import format_duration, parse_duration
+from services.masking import public_url
 
 EVENTS = frozenset({"create", "update", "delete", "connect", "disconnect"})
 ENTITIES = frozenset({"user", "peer", "interface", "peer_metric"})
@@ -72,7 +73,7 @@ class Endpoint:
         )
 
     def __repr__(self) -> str:  # never print secrets, not even in a traceback
-        return f"Endpoint(name={self.name!r}, url={self.url!r})"
+        return f"Endpoint(name={self.name!r}, url={public_url(self.url)!r})"
 
 
 @dataclass(frozen=True)
@@ -300,13 +301,13 @@ def _url(value: Any) -> str:
         return ""
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{text!r} must start with http:// or https://")
+        raise ValueError(f"{public_url(text)!r} must start with http:// or https://")
     if not parts.hostname:
-        raise ValueError(f"{text!r} has no host")
+        raise ValueError(f"{public_url(text)!r} has no host")
     try:
         _ = parts.port
     except ValueError:
-        raise ValueError(f"{text!r} has a bad port") from None
+        raise ValueError(f"{public_url(text)!r} has a bad port") from None
     return text
 
 
@@ -616,7 +617,10 @@ def load_settings(
     )
     redis_url = env.get("REDIS_URL") or reader.get("redis", "url", "", _str).strip()
     if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError("redis.url", f"{redis_url!r} must start with redis:// or rediss://")
+        raise ConfigError(
+            "redis.url",
+            f"{public_url(redis_url)!r} must start with redis://, rediss:// or unix://",
+        )
     flower_auth = reader.get("flower", "basic_auth", "", _str)
     if flower_auth and ":" not in flower_auth:
         raise ConfigError("flower.basic_auth", "must be user:password")

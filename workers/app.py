@@ -23,6 +23,7 @@ from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 
 from services.config import ConfigError, Settings
+from services.embedded import broker_url
 from workers import runtime
 
 QUEUE = "webhooks"
@@ -44,7 +45,7 @@ def longest_task_seconds(settings: Settings | None) -> float:
 def make_app() -> Celery:
     settings = _settings()
     broker = (settings.redis_url if settings else "") or os.environ.get("REDIS_URL", "")
-    app = Celery("wg-webhooks", broker=broker or "redis://127.0.0.1:6379/0")
+    app = Celery("wg-webhooks", broker=broker_url(broker or "redis://127.0.0.1:6379/0"))
     longest = longest_task_seconds(settings)
     app.conf.update(
         task_acks_late=False,  # the lease is the acknowledgement (see above)
