@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from services.config import Endpoint
+from services.masking import endpoint_secrets, mask_secrets
 from workers import http
 from workers.outcome import Outcome, Result, classify, retry_after_of
 from workers.signing import secret_bytes, sign
@@ -70,7 +71,8 @@ def _send_one(endpoint: Endpoint, job: Job) -> Sent:
         status_code=response.status_code,
         error=response.error,
         duration_ms=response.duration_ms,
-        response_body=response.body,
+        # a receiver may echo what we sent (Authorization, URL token): never store our secrets
+        response_body=mask_secrets(response.body, endpoint_secrets(endpoint)),
         retry_after=retry_after,
     )
     return Sent(
