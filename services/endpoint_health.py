@@ -17,6 +17,7 @@ from psycopg import Connection
 
 from services.config import Endpoint, Settings
 from services.db.queries import query
+from services.domain import validation
 from services.domain.errors import NotFound
 from services.durations import format_duration
 from services.masking import public_url
@@ -136,6 +137,10 @@ def get_endpoint(conn: Connection[Any], settings: Settings, name: str) -> Endpoi
 
 def enable(conn: Connection[Any], settings: Settings, name: str) -> bool:
     """Lift a disable and forget the failing streak; True if it was disabled. Wakes the relays."""
+    try:
+        validation.text(name)
+    except ValueError:  # NUL or a lone surrogate: no endpoint is named so, and Postgres says why
+        raise NotFound(f"no endpoint named {name!r}{_known(settings)}") from None
     with conn.transaction():
         row = conn.execute(query("enable_endpoint"), {"name": name}).fetchone()
     if row is None and settings.webhook.endpoint(name) is None:

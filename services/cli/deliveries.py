@@ -22,7 +22,6 @@ from services import redrive
 from services.cli import context
 from services.config import Settings
 from services.domain.errors import DomainError
-from services.durations import parse_duration
 
 EXCERPT = 1000  # characters of a response body `show` prints (`--json` has all that is kept)
 
@@ -79,13 +78,30 @@ def failing_as_exit_code(run: Run) -> Run:
 
 
 def duration_argument(text: str) -> float:
+    """A `--since` window: what the API and Flower's task accept, refused as they refuse it."""
     try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than zero")
-    return seconds
+        return redrive.since_seconds(text, "since")
+    except DomainError as exc:
+        raise argparse.ArgumentTypeError(exc.message.removeprefix("since: ")) from None
+
+
+def filter_argument(text: str) -> str:
+    """A name filter (`--endpoint`, `--identifier`, ...) Postgres can compare."""
+    try:
+        redrive.check_text(text, "value")
+    except DomainError as exc:
+        raise argparse.ArgumentTypeError(exc.message.removeprefix("value: ")) from None
+    return text
+
+
+def limit_argument(text: str) -> int:
+    try:
+        limit = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= limit <= redrive.MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be 1 to {redrive.MAX_LIMIT}")
+    return limit
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -149,9 +165,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", help="deliveries, newest first")
     add_config_argument(listing)
     listing.add_argument("--status", choices=redrive.STATUSES)
-    listing.add_argument("--endpoint", help="endpoint name")
-    listing.add_argument("--entity", help="user, peer, interface, ...")
-    listing.add_argument("--identifier", help="the entity's identifier")
+    listing.add_argument("--endpoint", type=filter_argument, help="endpoint name")
+    listing.add_argument("--entity", type=filter_argument, help="user, peer, interface, ...")
+    listing.add_argument("--identifier", type=filter_argument, help="the entity's identifier")
     listing.add_argument(
         "--since",
         type=duration_argument,
@@ -159,7 +175,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="last changed within (like 24h, 30m)",
     )
     listing.add_argument(
-        "--limit", type=int, default=redrive.DEFAULT_LIMIT, help="at most this many (1-1000)"
+        "--limit",
+        type=limit_argument,
+        default=redrive.DEFAULT_LIMIT,
+        help="at most this many (1-1000)",
     )
     listing.add_argument("--json", action="store_true", help="the API's JSON instead of a table")
     show = actions.add_parser("show", help="one delivery with every attempt")
