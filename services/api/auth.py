@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from services.api.errors import ApiError
-from services.api.state import state_of
+from services.api.state import ApiState, state_of
 
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="wg-portal"'}
 
@@ -42,8 +42,22 @@ def _credentials(request: Request) -> tuple[str, str]:
 
 
 def authenticate(request: Request) -> Principal:
+    """The caller, or 401/403; 429 while the failed-auth brake holds (services/api/brake.py)."""
     state = state_of(request)
     user, token = _credentials(request)
+    client = request.client.host if request.client else ""
+    wait = state.brake.retry_after(client, user)
+    if wait is not None:
+        raise ApiError(429, f"too many failed logins: retry in {wait}s", {"Retry-After": str(wait)})
+    try:
+        return _check(state, user, token)
+    except ApiError as exc:
+        if exc.code == 401:
+            state.brake.failed(client, user)
+        raise
+
+
+def _check(state: ApiState, user: str, token: str) -> Principal:
     core = state.settings.core
     if (
         core.admin_api_token
@@ -51,6 +65,8 @@ def authenticate(request: Request) -> Principal:
         and hmac.compare_digest(token.encode(), core.admin_api_token.encode())
     ):
         return Principal(core.admin_user, True)
+    if "\x00" in user:  # no user is named so, and Postgres text cannot even hold it
+        raise ApiError(401, "wrong credentials", _CHALLENGE)
     with state.pool.connection() as conn:
         row = conn.execute(
             "SELECT api_token, is_admin, disabled IS NOT NULL, locked IS NOT NULL"
