@@ -151,9 +151,9 @@ CREATE TABLE interfaces (
 
 CREATE TABLE peers (
     identifier                     text PRIMARY KEY,         -- the peer's public key
-    -- RESTRICT, never CASCADE: deleting an interface deletes its peers one by one, each with its
-    -- own webhook event; a cascade would delete them silently.
-    interface_identifier           text NOT NULL REFERENCES interfaces (identifier) ON DELETE RESTRICT,
+    -- No foreign key (migration 007): beside wg-portal a peer can arrive before its interface.
+    -- Deleting an interface deletes its peers one by one, each with its own webhook event.
+    interface_identifier           text NOT NULL,
     user_identifier                text NOT NULL DEFAULT '',  -- '' = no owner
     display_name                   text NOT NULL DEFAULT '',
     disabled                       timestamptz,

@@ -112,7 +112,7 @@ def _check(conn: Connection[Any], settings: Settings, fields: PeerFields) -> Non
         raise Invalid(f"UserIdentifier: user {owner} does not exist")
 
 
-def _record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
+def record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
     outbox.record(
         conn,
         settings.webhook.endpoints,
@@ -169,7 +169,7 @@ def create(
     row = tables.insert(conn, TABLE, values)
     if row is None:
         raise Conflict(f"peer {fields.identifier} already exists")
-    _record(conn, settings, "create", row)
+    record(conn, settings, "create", row)
     return row
 
 
@@ -196,8 +196,8 @@ def update(
     if rekeyed:
         # The status belongs to the old key's WireGuard peer, which no longer exists.
         conn.execute("DELETE FROM peer_status WHERE peer_identifier = %s", (identifier,))
-        _record(conn, settings, "delete", existing)
-    _record(conn, settings, "update", row)
+        record(conn, settings, "delete", existing)
+    record(conn, settings, "update", row)
     return row
 
 
@@ -212,14 +212,14 @@ def remove(conn: Connection[Any], settings: Settings, row: dict[str, Any]) -> No
     """Delete a peer the caller has locked, with its status, and record `delete`."""
     tables.delete(conn, TABLE, row["identifier"])
     conn.execute("DELETE FROM peer_status WHERE peer_identifier = %s", (row["identifier"],))
-    _record(conn, settings, "delete", row)
+    record(conn, settings, "delete", row)
 
 
 def _set(
     conn: Connection[Any], settings: Settings, row: dict[str, Any], actor: str, **values: Any
 ) -> None:
     values.update(updated_by=actor, updated_at=datetime.now(UTC))
-    _record(conn, settings, "update", tables.update(conn, TABLE, row["identifier"], values))
+    record(conn, settings, "update", tables.update(conn, TABLE, row["identifier"], values))
 
 
 def release_user(conn: Connection[Any], settings: Settings, user: str, actor: str) -> None:
