@@ -39,6 +39,7 @@ _POLL = (0.01, 10 * _MINUTE)
 _COLLECT = (0.1, _DAY)
 _REKEY = (1.0, _DAY)
 _GRACE = _DAY
+_RECONCILE = (1.0, _DAY)
 
 log = logging.getLogger(__name__)
 _ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -94,6 +95,7 @@ class Advanced:
     start_cidr_v6: str = "fdfd:d3ad:c0de:1234::0/64"
     use_ip_v6: bool = True
     api_admin_only: bool = True
+    expiry_check_interval: float = 900.0  # wg-portal's; used when there is no portal.url
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,20 @@ class Webhook:
 
 
 @dataclass(frozen=True)
+class Portal:
+    """A running wg-portal to reconcile with (`portal:`); no `url` = wg-webhooks is the system
+    of record. The URL is the operator's own, so the webhook SSRF rules do not apply to it."""
+
+    url: str = ""
+    api_user: str = ""
+    api_token: str = ""
+    reconcile_interval: float = 300.0
+
+    def __repr__(self) -> str:  # the token never reaches a log line or a traceback
+        return f"Portal(url={self.url!r}, api_user={self.api_user!r})"
+
+
+@dataclass(frozen=True)
 class Listen:
     host: str
     port: int
@@ -139,6 +155,7 @@ class Settings:
     advanced: Advanced = field(default_factory=Advanced)
     statistics: Statistics = field(default_factory=Statistics)
     webhook: Webhook = field(default_factory=Webhook)
+    portal: Portal = field(default_factory=Portal)
     rekey_timeout_interval: float = 180.0
     database_dsn: str = ""  # "" = embedded Postgres
     redis_url: str = ""  # "" = embedded Redis
@@ -509,6 +526,27 @@ def _database_dsn(reader: _Reader, env: Mapping[str, str]) -> str:
     return str(reader.get("database", "dsn", "", _str)).strip()
 
 
+def _portal(reader: _Reader) -> Portal:
+    """The `portal:` section: where reconcile reads wg-portal's REST API v1."""
+    section = "portal"
+    url = reader.get(section, "url", "", _url).rstrip("/")
+    portal = Portal(
+        url=url,
+        api_user=reader.get(section, "api_user", "", _str).strip(),
+        api_token=reader.get(section, "api_token", "", _str).strip(),
+        reconcile_interval=reader.get(
+            section, "reconcile_interval", "5m", _duration(False, *_RECONCILE)
+        ),
+    )
+    if url and not (portal.api_user and portal.api_token):
+        missing = "api_user" if not portal.api_user else "api_token"
+        raise ConfigError(
+            f"{section}.{missing}",
+            "is required with portal.url (a wg-portal admin and its API token)",
+        )
+    return portal
+
+
 RESOLVE_TIMEOUT = 5.0  # seconds for all of a config's host lookups together
 
 
@@ -602,6 +640,9 @@ def load_settings(
         start_cidr_v6=reader.get("advanced", "start_cidr_v6", "fdfd:d3ad:c0de:1234::0/64", _cidr),
         use_ip_v6=reader.get("advanced", "use_ip_v6", True, _bool),
         api_admin_only=reader.get("advanced", "api_admin_only", True, _bool),
+        expiry_check_interval=reader.get(
+            "advanced", "expiry_check_interval", "15m", _duration(False, *_RECONCILE)
+        ),
     )
     statistics = Statistics(
         collect_peer_data=reader.get("statistics", "collect_peer_data", True, _bool),
@@ -628,6 +669,7 @@ def load_settings(
         advanced=advanced,
         statistics=statistics,
         webhook=webhook,
+        portal=_portal(reader),
         rekey_timeout_interval=reader.get(
             "backend", "rekey_timeout_interval", "180s", _duration(False, *_REKEY)
         ),

@@ -25,6 +25,7 @@ from psycopg import Connection
 
 from services.config import Endpoint, Settings
 from services.db.queries import query
+from services.jobs import schedule_for
 from services.outbox import CHANNEL
 from workers.cleanup import Retention
 
@@ -144,10 +145,13 @@ class Relay:
         self.publish = publish or celery_publisher()
         self.stopping = threading.Event()
         self.retention = Retention(settings)
+        # reconcile with wg-portal, or the expired-peers check: one replica runs each turn
+        self.periodic = schedule_for(settings)
 
     def stop(self) -> None:
         self.stopping.set()
         self.retention.stop()
+        self.periodic.stop()
 
     def run(self) -> None:
         log.info(
@@ -174,6 +178,7 @@ class Relay:
             last_reclaim = 0.0
             while not self.stopping.is_set():
                 self.retention.maybe_run()  # at most hourly, in its own thread, one cluster-wide
+                self.periodic.maybe_run()
                 if time.monotonic() - last_reclaim >= RECLAIM_EVERY:
                     if (count := reclaim_expired(conn)) > 0:
                         log.warning("reclaimed %d expired leases", count)
