@@ -534,6 +534,7 @@ def test_a_newer_state_ingest_applied_during_the_fetch_is_not_overwritten(
     done(settings, baseline=True)
     portal.change("peers", ALPHA, DisplayName="older")  # what the round will read
     portal.fault("/peer/by-interface/wg0", "hold", times=1)
+    portal.requests.clear()  # the baseline's requests: wait for this round's
     newer = {**portal.peer_list("wg0")[0], "DisplayName": "newer"}
 
     def ingest_meanwhile() -> None:
