@@ -23,6 +23,7 @@ intermediate step.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import psycopg
 from psycopg import Connection, sql
 from psycopg.rows import dict_row
 
@@ -64,17 +66,20 @@ class Outcome:
     differences: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENTITIES, 0))
     events: int = 0
     skipped: int = 0  # changed locally since the round read it: left for the next round
+    failed: int = 0  # refused by the table (a CHECK): logged, tried again next round
     seconds: float = 0.0
 
     def summary(self) -> str:
         found = ", ".join(f"{n} {e}(s)" for e, n in self.differences.items())
         return (
             f"{found} different; {self.events} event(s) recorded, "
-            f"{self.skipped} left for the next round; {self.seconds:.2f}s"
+            f"{self.skipped} left for the next round, {self.failed} not applied; "
+            f"{self.seconds:.2f}s"
         )
 
 
 Local = dict[Entity, dict[str, dict[str, Any]]]
+BASELINE_BATCH = 500
 
 
 def read_local(conn: Connection[Any]) -> Local:
@@ -123,17 +128,49 @@ def plan(local: Local, snapshot: Snapshot, now: datetime) -> list[Change]:
 def apply_change(
     conn: Connection[Any], settings: Settings, change: Change, emit: bool, now: datetime
 ) -> tuple[bool, str | None]:
-    """Apply one change in its own transaction: (applied, event recorded)."""
+    """Apply one change in the caller's transaction: (applied, event recorded)."""
     query = sql.SQL("SELECT xmin::text AS row_version, * FROM {} WHERE identifier = %s FOR UPDATE")
-    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+    with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
             query.format(sql.Identifier(TABLES[change.entity])), (change.identifier,)
         ).fetchone()
-        if (row["row_version"] if row is not None else None) != change.version:
-            return False, None  # changed since the round read it (ingest): next round
-        state = None if change.model is None else STATE[change.entity](change.model, row, now)
-        event = mirror.apply(conn, settings, change.entity, change.identifier, state, emit=emit)
-        return True, event
+    if (row["row_version"] if row is not None else None) != change.version:
+        return False, None  # changed since the round read it (ingest): next round
+    state = None if change.model is None else STATE[change.entity](change.model, row, now)
+    event = mirror.apply(conn, settings, change.entity, change.identifier, state, emit=emit)
+    return True, event
+
+
+def _apply_one(
+    conn: Connection[Any],
+    settings: Settings,
+    change: Change,
+    emit: bool,
+    now: datetime,
+    outcome: Outcome,
+) -> None:
+    try:
+        with conn.transaction():  # its own, or a savepoint in a baseline's batch
+            applied, event = apply_change(conn, settings, change, emit, now)
+    except (psycopg.DataError, psycopg.IntegrityError) as exc:
+        # what the table cannot hold (mirror stores everything else): this one waits, the
+        # others go on; the next round tries it again
+        outcome.failed += 1
+        log.error(
+            "reconcile: %s %s not applied: %s", change.entity, change.identifier, _one_line(exc)
+        )
+        return
+    if not applied:
+        outcome.skipped += 1
+        return
+    outcome.differences[change.entity] += 1
+    if event is not None:
+        outcome.events += 1
+        log.info("reconcile: %s %s %s", event, change.entity, change.identifier)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
 
 
 def reconcile(
@@ -145,15 +182,15 @@ def reconcile(
     snapshot = client.fetch_snapshot()  # no transaction is open while wg-portal answers
     now = datetime.now(UTC)
     outcome = Outcome()
-    for change in plan(local, snapshot, now):
-        applied, event = apply_change(conn, settings, change, not baseline, now)
-        if not applied:
-            outcome.skipped += 1
-            continue
-        outcome.differences[change.entity] += 1
-        if event is not None:
-            outcome.events += 1
-            log.info("reconcile: %s %s %s", event, change.entity, change.identifier)
+    changes = plan(local, snapshot, now)
+    # One transaction per change and its event. A baseline records no events: it commits in
+    # batches (each change still in its own savepoint), or a first run beside 10,000 peers
+    # would wait for 10,000 WAL flushes.
+    size = BASELINE_BATCH if baseline else 1
+    for start in range(0, len(changes), size):
+        with conn.transaction() if size > 1 else contextlib.nullcontext():
+            for change in changes[start : start + size]:
+                _apply_one(conn, settings, change, not baseline, now, outcome)
     outcome.seconds = time.monotonic() - started
     return outcome
 

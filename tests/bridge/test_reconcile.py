@@ -556,3 +556,13 @@ def test_a_newer_state_ingest_applied_during_the_fetch_is_not_overwritten(
         "SELECT display_name FROM peers WHERE identifier = %s", (ALPHA,)
     ).fetchone() == ("newer",)
     assert events(db) == [("update", "peer", ALPHA)]  # ingest's; the round sent nothing older
+
+
+def test_an_entity_the_table_cannot_hold_waits_and_the_others_are_applied(
+    settings: Settings, portal: FakePortal, db: psycopg.Connection[Any]
+) -> None:
+    portal.add_interface("wg9", PrivateKey=KEYS["iface"][0], PublicKey=KEYS["iface"][1], Mtu=65000)
+    outcome = done(settings)
+    assert outcome.failed == 1
+    assert sorted(events(db)) == sorted(CREATED)
+    assert db.execute("SELECT count(*) FROM interfaces WHERE identifier = 'wg9'").fetchone() == (0,)

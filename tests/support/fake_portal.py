@@ -25,6 +25,7 @@ import contextlib
 import json
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -267,6 +268,7 @@ class FakePortal:
         return [p for p in self.peers.values() if p["InterfaceIdentifier"] == interface]
 
     def user_list(self) -> list[dict[str, Any]]:
+        owned = Counter(p["UserIdentifier"] for p in self.peers.values())
         out = []
         for user in self.users.values():
             model = dict(user)
@@ -275,8 +277,7 @@ class FakePortal:
                 listed = list(model.items())
                 listed.insert(2, ("Source", sources[0] if sources else "db"))
                 model = dict(listed)
-            count = sum(1 for p in self.peers.values() if p["UserIdentifier"] == user["Identifier"])
-            model["PeerCount"] = count
+            model["PeerCount"] = owned[user["Identifier"]]
             out.append(model)
         return out
 
