@@ -25,6 +25,7 @@ from services.api import (
 from services.api.state import ApiState
 from services.config import Settings
 from services.db.pool import make_pool
+from services.version import VERSION
 
 
 def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None = None) -> FastAPI:
@@ -47,7 +48,7 @@ def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None 
     app = FastAPI(
         title="wg-webhooks",
         description="WireGuard Portal's REST API v1 with durable webhooks",
-        version="0.1.0",
+        version=VERSION,
         lifespan=lifespan,
     )
     app.state.wg = ApiState(settings, the_pool)
