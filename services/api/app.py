@@ -11,6 +11,7 @@ from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
 from services.api import (
+    docs,
     errors,
     health,
     interfaces,
@@ -49,11 +50,14 @@ def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None 
         title="wg-webhooks",
         description="WireGuard Portal's REST API v1 with durable webhooks",
         version=VERSION,
+        docs_url=None,  # docs.install serves it without a CDN
+        redoc_url=None,  # ReDoc too loads from a CDN (and Google's fonts): not served
         lifespan=lifespan,
     )
     app.state.wg = ApiState(settings, the_pool)
     errors.install(app)
     limits.install(app)
+    docs.install(app)
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(interfaces.router)
