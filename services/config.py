@@ -33,12 +33,19 @@ __all__ = [
     "ENTITIES",
     "EVENTS",
     "KEYS",
+    "Advanced",
     "ConfigError",
+    "Core",
     "Endpoint",
+    "Key",
     "Listen",
     "Settings",
+    "Statistics",
+    "Webhook",
+    "default",
     "find_config_file",
     "load_settings",
+    "read_keys",
 ]
 
 EVENTS = frozenset({"create", "update", "delete", "connect", "disconnect"})

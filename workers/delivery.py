@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from services.config import Endpoint
+from services.version import VERSION
 from workers import http
 from workers.outcome import Outcome, Result, classify, retry_after_of
 from workers.signing import secret_bytes, sign
 
-USER_AGENT = "wg-webhooks/0.1.0"
+USER_AGENT = f"wg-webhooks/{VERSION}"
 
 # Requests wait on the network, not the CPU: many threads per process are cheap. Each thread
 # keeps its own requests.Session (they are not thread-safe) and so its own keep-alive pool.
