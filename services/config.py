@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from services.db.namespace import DEFAULT_SCHEMA, in_schema, schema_problem
 from services.durations import format_duration, parse_duration
 
 EVENTS = frozenset({"create", "update", "delete", "connect", "disconnect"})
@@ -140,7 +141,9 @@ class Settings:
     statistics: Statistics = field(default_factory=Statistics)
     webhook: Webhook = field(default_factory=Webhook)
     rekey_timeout_interval: float = 180.0
-    database_dsn: str = ""  # "" = embedded Postgres
+    database_dsn: str = ""  # "" = embedded Postgres; else bound to database_schema (namespace)
+    database_schema: str = DEFAULT_SCHEMA
+    database_note: str = ""  # what start-up says about the database choice, "" when nothing
     redis_url: str = ""  # "" = embedded Redis
     web: Listen = field(default_factory=lambda: Listen("127.0.0.1", 8888))
     flower: Listen = field(default_factory=lambda: Listen("127.0.0.1", 5555))
@@ -495,18 +498,49 @@ def _webhook(reader: _Reader) -> tuple[Webhook, list[tuple[str, str]]]:
     return webhook, urls
 
 
-def _database_dsn(reader: _Reader, env: Mapping[str, str]) -> str:
+# wg-portal's database types; with any but postgres its `database.dsn` is wg-portal's own.
+_PORTAL_DATABASES = ("sqlite", "mysql", "mssql")
+
+
+@dataclass(frozen=True)
+class _Database:
+    dsn: str
+    schema: str
+    note: str
+
+
+def _database(reader: _Reader, env: Mapping[str, str]) -> _Database:
+    """Our Postgres (DATABASE_URL, database.dsn, or "" = embedded), bound to database.schema.
+
+    With wg-portal's default `database.type: sqlite` (or mysql, mssql) the file is a wg-portal
+    config: its `database.dsn` is wg-portal's database, used only when it is a Postgres URL."""
     db_type = reader.get("database", "type", "postgres", _str).strip().lower()
-    if db_type not in ("postgres", "postgresql"):
+    if db_type not in ("postgres", "postgresql", *_PORTAL_DATABASES):
         raise ConfigError(
             "database.type",
             f"{db_type!r} is not supported: wg-webhooks keeps its outbox in Postgres "
             "(set database.type: postgres and database.dsn, or leave both unset for the "
             "embedded Postgres)",
         )
+    schema = reader.get("database", "schema", DEFAULT_SCHEMA, _str).strip()
+    problem = schema_problem(schema)
+    if problem:
+        raise ConfigError("database.schema", problem)
+    dsn = str(reader.get("database", "dsn", "", _str)).strip()
+    portal_own = db_type in _PORTAL_DATABASES
+    if portal_own and not dsn.startswith(("postgres://", "postgresql://")):
+        dsn = ""
+    note = ""
     if env.get("DATABASE_URL"):
-        return env["DATABASE_URL"]
-    return str(reader.get("database", "dsn", "", _str)).strip()
+        dsn, where = env["DATABASE_URL"], "DATABASE_URL"
+    else:
+        where = "database.dsn" if dsn else "the embedded Postgres"
+    if portal_own:
+        note = (
+            f"database.type is {db_type} (wg-portal's own database): wg-webhooks keeps its "
+            f"tables in Postgres, from {where}, schema {schema}"
+        )
+    return _Database(in_schema(dsn, schema), schema, note)
 
 
 RESOLVE_TIMEOUT = 5.0  # seconds for all of a config's host lookups together
@@ -621,6 +655,7 @@ def load_settings(
     if flower_auth and ":" not in flower_auth:
         raise ConfigError("flower.basic_auth", "must be user:password")
     webhook, urls = _webhook(reader)
+    database = _database(reader, env)
     if resolve_hosts:
         check_hosts_resolve(urls)
     return Settings(
@@ -631,7 +666,9 @@ def load_settings(
         rekey_timeout_interval=reader.get(
             "backend", "rekey_timeout_interval", "180s", _duration(False, *_REKEY)
         ),
-        database_dsn=_database_dsn(reader, env),
+        database_dsn=database.dsn,
+        database_schema=database.schema,
+        database_note=database.note,
         redis_url=redis_url,
         web=reader.get("web", "listening_address", "127.0.0.1:8888", _listen),
         flower=reader.get("flower", "listening_address", "127.0.0.1:5555", _listen),

@@ -1,4 +1,5 @@
--- The declared schema: what replaying every migration must produce (tests/test_migrations.py).
+-- The declared schema: what replaying every migration must produce (tests/test_migrations.py),
+-- run inside our own schema (database.schema), the only one on our sessions' search_path.
 
 CREATE TABLE users (
     identifier      text PRIMARY KEY,
