@@ -4,7 +4,6 @@ application's `users`, `interfaces`, `peers` are never touched."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from services.config import Settings, load_settings
 from services.db.migrate import available, migrate
 from services.db.namespace import DEFAULT_SCHEMA, in_schema, schema_of
 from tests.api.conftest import ADMIN
+from tests.support.old_layout import blank_database, migrate_the_old_way
 
 OUR_TABLES = (
     "users",
@@ -33,32 +33,8 @@ OUR_TABLES = (
 
 @pytest.fixture
 def blank_db(pg_admin_url: str) -> Iterator[str]:
-    """A new empty database (not migrated); its DSN, not bound to any schema."""
-    name = f"wgw_s_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    yield psycopg.conninfo.make_conninfo(pg_admin_url, dbname=name)
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def migrate_the_old_way(url: str, upto: int) -> None:
-    """What `migrate` did before migration 004: bookkeeping and tables in `public`."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version integer PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for migration in available():
-            if migration.version > upto:
-                break
-            with conn.transaction():
-                conn.execute(migration.sql.encode())
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                    (migration.version, migration.name),
-                )
+    with blank_database(pg_admin_url) as url:
+        yield url
 
 
 OLD_ROWS = """
