@@ -24,6 +24,7 @@ from services.bridge.portal_state import peer_state
 from services.config import Settings
 from services.periodic import Status
 from tests.api.conftest import KEYS, PSK
+from tests.conftest import TEMPLATE, _with_database
 from tests.support.events import statuses
 from tests.support.fake_portal import API_TOKEN, API_USER, FakePortal, option
 from tests.support.processes import ROOT, Processes
@@ -438,12 +439,10 @@ def test_reconcile_from_a_second_wg_webhooks_api(
 
     name = f"wgw_portal_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name} TEMPLATE wgw_template")
+        admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
     try:
-        info = psycopg.conninfo.conninfo_to_dict(pg_admin_url)
-        info["dbname"] = name
         _, local = config_factory()
-        other = dataclasses.replace(local, database_dsn=psycopg.conninfo.make_conninfo(**info))
+        other = dataclasses.replace(local, database_dsn=_with_database(pg_admin_url, name))
         url = api_url_factory(other)
         session = requests.Session()
         session.auth = ADMIN
