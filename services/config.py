@@ -124,6 +124,20 @@ class Webhook:
 
 
 @dataclass(frozen=True)
+class Ingest:
+    """`POST /ingest/wg-portal`: wg-portal's webhooks in (its `webhook.authentication` value)."""
+
+    authentication: str = ""  # "" = the route is off (404)
+
+    def __repr__(self) -> str:  # the value is a credential
+        return f"Ingest(enabled={bool(self.authentication)})"
+
+
+def _ingest(reader: _Reader) -> Ingest:
+    return Ingest(authentication=reader.get("ingest", "authentication", "", _str))
+
+
+@dataclass(frozen=True)
 class Listen:
     host: str
     port: int
@@ -139,6 +153,7 @@ class Settings:
     advanced: Advanced = field(default_factory=Advanced)
     statistics: Statistics = field(default_factory=Statistics)
     webhook: Webhook = field(default_factory=Webhook)
+    ingest: Ingest = field(default_factory=Ingest)
     rekey_timeout_interval: float = 180.0
     database_dsn: str = ""  # "" = embedded Postgres
     redis_url: str = ""  # "" = embedded Redis
@@ -628,6 +643,7 @@ def load_settings(
         advanced=advanced,
         statistics=statistics,
         webhook=webhook,
+        ingest=_ingest(reader),
         rekey_timeout_interval=reader.get(
             "backend", "rekey_timeout_interval", "180s", _duration(False, *_REKEY)
         ),

@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool
 from services.api import (
     errors,
     health,
+    ingest,
     interfaces,
     limits,
     metrics,
@@ -60,5 +61,6 @@ def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None 
     app.include_router(metrics.router)
     app.include_router(provisioning.router)
     app.include_router(webhooks.router)
+    app.include_router(ingest.router)
     prometheus.install(app)
     return app

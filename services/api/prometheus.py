@@ -36,6 +36,7 @@ from prometheus_client.core import (
 )
 from psycopg import Connection
 
+from services.api.ingest import IngestCollector
 from services.api.state import ApiState
 from services.db.queries import query
 
@@ -240,5 +241,6 @@ def install(app: FastAPI) -> None:
     """Serve /metrics for this app (its own registry: several apps may live in one process)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DeliveryCollector(lambda: app.state.wg))
+    registry.register(IngestCollector(lambda: app.state.wg))
     app.state.prometheus = registry
     app.include_router(router)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from psycopg import Connection
@@ -211,6 +212,7 @@ def apply_status(
         "interface_identifier": interface,
         "is_connected": connected,
         "disconnected_since": None,
+        "updated_at": status.get("updated_at") or datetime.now(UTC),
     }
     conn.execute(
         """

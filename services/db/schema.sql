@@ -223,3 +223,12 @@ CREATE TABLE peer_status (
     CHECK (disconnected_since IS NULL OR is_connected)
 );
 CREATE INDEX peer_status_interface ON peer_status (interface_identifier);
+
+-- How many envelopes POST /ingest/wg-portal could not read as a known wg-portal model and
+-- delivered verbatim (wg_webhooks_ingest_unrecognised_total; a counter never goes down).
+CREATE TABLE ingest_unrecognised (
+    entity  text NOT NULL,
+    event   text NOT NULL,
+    count   bigint NOT NULL DEFAULT 0 CHECK (count >= 0),
+    PRIMARY KEY (entity, event)
+);
