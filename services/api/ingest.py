@@ -21,6 +21,7 @@ from services.api.errors import ApiError
 from services.api.state import ApiState, state_of
 from services.bridge.ingest import Ingested, ingest
 from services.bridge.shapes import Envelope, Malformed, parse_envelope
+from services.db.queries import query
 
 router = APIRouter(tags=["Ingest"])
 
@@ -69,9 +70,7 @@ class IngestCollector:
 
     def collect(self) -> Iterable[Metric]:
         with self._state().pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT entity, event, count FROM ingest_unrecognised ORDER BY entity, event"
-            ).fetchall()
+            rows = conn.execute(query("unrecognised_counts")).fetchall()
         family = CounterMetricFamily(
             "wg_webhooks_ingest_unrecognised",
             "Envelopes from wg-portal whose payload is not a known model, delivered verbatim",

@@ -24,14 +24,10 @@ from services import outbox
 from services.bridge import mirror
 from services.bridge.shapes import EntityChange, Envelope, StatusChange, recognise
 from services.config import Settings
+from services.db.queries import query
 from services.domain import tables
 
 log = logging.getLogger(__name__)
-
-_COUNT_UNRECOGNISED = """
-INSERT INTO ingest_unrecognised (entity, event, count) VALUES (%s, %s, 1)
-ON CONFLICT (entity, event) DO UPDATE SET count = ingest_unrecognised.count + 1
-"""
 
 
 @dataclass(frozen=True)
@@ -86,5 +82,5 @@ def _verbatim(
         envelope.identifier,
         envelope.raw,
     )
-    conn.execute(_COUNT_UNRECOGNISED, (envelope.entity, envelope.event))
+    conn.execute(query("count_unrecognised"), {"entity": envelope.entity, "event": envelope.event})
     return Ingested(None, envelope.event)
