@@ -38,6 +38,7 @@ __all__ = [
     "ConfigError",
     "Core",
     "Endpoint",
+    "Ingest",
     "Key",
     "Listen",
     "Settings",
@@ -260,12 +261,23 @@ def _portal(values: Mapping[str, Any]) -> Portal:
 
 
 @dataclass(frozen=True)
+class Ingest:
+    """`POST /ingest/wg-portal`: the Authorization wg-portal sends (its webhook.authentication)."""
+
+    authentication: str = default("ingest.authentication")  # "" = the route is off (404)
+
+    def __repr__(self) -> str:  # the value is a credential
+        return f"Ingest(enabled={bool(self.authentication)})"
+
+
+@dataclass(frozen=True)
 class Settings:
     core: Core = field(default_factory=Core)
     advanced: Advanced = field(default_factory=Advanced)
     statistics: Statistics = field(default_factory=Statistics)
     webhook: Webhook = field(default_factory=Webhook)
     portal: Portal = field(default_factory=Portal)
+    ingest: Ingest = field(default_factory=Ingest)
     rekey_timeout_interval: float = default("backend.rekey_timeout_interval")
     database_dsn: str = default("database.dsn")  # "" = embedded; else bound to database_schema
     database_schema: str = default("database.schema")
@@ -451,6 +463,7 @@ def load_settings(
         statistics=_section(Statistics, values, "statistics"),
         webhook=webhook,
         portal=_portal(values),
+        ingest=_section(Ingest, values, "ingest"),
         rekey_timeout_interval=values["backend.rekey_timeout_interval"],
         **_database(values, env),
         redis_url=values["redis.url"],

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from psycopg import Connection
@@ -42,6 +43,7 @@ from psycopg.types.json import Jsonb
 from services.collector.rules import Publish
 from services.collector.status import publish
 from services.config import Settings
+from services.db.queries import query
 from services.domain import interfaces, peers, tables, users
 
 log = logging.getLogger(__name__)
@@ -138,7 +140,7 @@ def _delete(
 
 def _drop_peer(conn: Connection[Any], identifier: str) -> None:
     tables.delete(conn, "peers", identifier)
-    conn.execute("DELETE FROM peer_status WHERE peer_identifier = %s", (identifier,))
+    conn.execute(query("delete_peer_status"), {"identifier": identifier})
 
 
 def _adapt(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -193,15 +195,10 @@ def apply_status(
     if peer is None and settings.webhook.peer_state_format == "peer_metric":
         raise LookupError(f"peer {identifier} is not known here: no peer model to send")
     interface = status.get("interface_identifier") or (peer or {}).get("interface_identifier", "")
-    inserted = conn.execute(
-        "INSERT INTO peer_status (peer_identifier, interface_identifier) VALUES (%s, %s) "
-        "ON CONFLICT (peer_identifier) DO NOTHING RETURNING 1",
-        (identifier, interface),
-    ).fetchone()
+    key = {"identifier": identifier, "interface_identifier": interface}
+    inserted = conn.execute(query("ensure_reported_status_row"), key).fetchone()
     with conn.cursor(row_factory=dict_row) as cur:
-        stored = cur.execute(
-            "SELECT * FROM peer_status WHERE peer_identifier = %s FOR UPDATE", (identifier,)
-        ).fetchone()
+        stored = cur.execute(query("lock_status_row"), key).fetchone()
     assert stored is not None
     connected = event is Publish.CONNECT
     flips = inserted is not None or stored["is_connected"] != connected
@@ -211,19 +208,9 @@ def apply_status(
         "interface_identifier": interface,
         "is_connected": connected,
         "disconnected_since": None,
+        "updated_at": status.get("updated_at") or datetime.now(UTC),
     }
-    conn.execute(
-        """
-        UPDATE peer_status SET interface_identifier = %(interface_identifier)s,
-            is_connected = %(is_connected)s, is_pingable = %(is_pingable)s,
-            last_ping = %(last_ping)s, bytes_received = %(bytes_received)s,
-            bytes_transmitted = %(bytes_transmitted)s, endpoint = %(endpoint)s,
-            last_handshake = %(last_handshake)s, last_session_start = %(last_session_start)s,
-            disconnected_since = NULL, updated_at = %(updated_at)s
-        WHERE peer_identifier = %(peer_identifier)s
-        """,
-        row,
-    )
+    conn.execute(query("store_reported_status"), row)
     if not flips:
         return None
     publish(conn, settings, [(event, row)])

@@ -259,3 +259,12 @@ CREATE TABLE reconcile_differences (
     entity  text PRIMARY KEY CHECK (entity IN ('user', 'interface', 'peer')),
     found   bigint NOT NULL DEFAULT 0
 );
+
+-- How many envelopes POST /ingest/wg-portal could not read as a known wg-portal model and
+-- delivered verbatim (wg_webhooks_ingest_unrecognised_total; a counter never goes down).
+CREATE TABLE ingest_unrecognised (
+    entity  text NOT NULL,
+    event   text NOT NULL,
+    count   bigint NOT NULL DEFAULT 0 CHECK (count >= 0),
+    PRIMARY KEY (entity, event)
+);
