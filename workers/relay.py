@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from psycopg import Connection
+from psycopg import Connection, sql
 
 from services.config import Endpoint, Settings
 from services.config_values import listen
@@ -175,7 +175,7 @@ class Relay:
             psycopg.connect(dsn, autocommit=True, application_name=name) as listen,
             psycopg.connect(dsn, application_name=name) as conn,
         ):
-            listen.execute(f"LISTEN {CHANNEL}")
+            listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
             no_fsync_wait(conn)
             last_reclaim = 0.0
             while not self.stopping.is_set():

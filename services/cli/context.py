@@ -9,6 +9,7 @@ from pathlib import Path
 from services import embedded
 from services.cli.logging_setup import setup_logging
 from services.config import Settings, load_settings
+from services.db.namespace import in_schema
 
 # Set by a process that checked the webhook hosts for the children it starts (`up`).
 HOSTS_CHECKED = "WG_WEBHOOKS_HOSTS_CHECKED"
@@ -30,11 +31,15 @@ def load(config_path: str | None, *, resolve_hosts: bool = False) -> Settings:
 
 
 def with_servers(settings: Settings) -> tuple[Settings, embedded.EmbeddedStack]:
-    """Fill in embedded Postgres / Redis where no URL is configured; export the URLs."""
+    """Fill in embedded Postgres / Redis where no URL is configured; export the URLs (the
+    database's bound to `database.schema`). The database note, if any, is the first note."""
     stack = embedded.ensure(settings.data_dir, settings.database_dsn, settings.redis_url)
-    os.environ["DATABASE_URL"] = stack.database_url
+    database_dsn = in_schema(stack.database_url, settings.database_schema)
+    if settings.database_note:
+        stack.notes.insert(0, settings.database_note)
+    os.environ["DATABASE_URL"] = database_dsn
     os.environ["REDIS_URL"] = stack.redis_url
     return (
-        dataclasses.replace(settings, database_dsn=stack.database_url, redis_url=stack.redis_url),
+        dataclasses.replace(settings, database_dsn=database_dsn, redis_url=stack.redis_url),
         stack,
     )
