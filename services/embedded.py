@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 import redis
+from psycopg import sql
 
 from services.credentials import kept_secret
 
@@ -87,7 +88,7 @@ class EmbeddedPostgres:
             ).fetchone()
             if not exists:
                 with contextlib.suppress(psycopg.errors.DuplicateDatabase):
-                    conn.execute(f'CREATE DATABASE "{APP_DATABASE}"')
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(APP_DATABASE)))
         return self.dsn(APP_DATABASE)
 
     def admin_dsn(self) -> str:

@@ -6,12 +6,11 @@ a constant "OK" and nothing else, and orchestrator probes (a Kubernetes httpGet,
 healthcheck) cannot carry a secret (SECURITY.md).
 
 Run as `python -m services.cli.flower_server -A workers.app flower ...` (what `wg-webhooks
-flower` executes): the same arguments as `celery`, with the handler protected first.
+flower` executes): `workers.celery_main` with the handler protected first.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 PROTECTED = ("Metrics",)
@@ -31,10 +30,9 @@ def protect_monitoring_routes() -> None:
 
 def main() -> None:
     protect_monitoring_routes()
-    from celery.__main__ import main as celery_main
+    from workers.celery_main import main as celery_main
 
-    sys.argv = ["celery", *sys.argv[1:]]
-    celery_main()
+    celery_main()  # Celery's command line with our logging (the arguments as given)
 
 
 if __name__ == "__main__":

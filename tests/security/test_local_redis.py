@@ -11,8 +11,10 @@ import errno
 import json
 import os
 import pwd
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -56,14 +58,18 @@ print(json.dumps(found))
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[EmbeddedRedis, str]]:
-    embedded = EmbeddedRedis(tmp_path / ".wg-webhooks" / "redis")
+def server() -> Iterator[tuple[EmbeddedRedis, str]]:
+    # not under tmp_path: another pytest starting on the machine resets /tmp/pytest-of-<user>
+    # to 0700, and the embedded_redis user must pass through the folders above its own
+    root = Path(tempfile.mkdtemp(prefix="wgw-test-local-redis-"))
+    embedded = EmbeddedRedis(root / ".wg-webhooks" / "redis")
     url = embedded.start(appendonly=True)
     client = redis.Redis.from_url(url)
     client.set("wgw-probe", "payload-a-stranger-must-not-read")  # something in the AOF
     client.close()
     yield embedded, url
     embedded.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _run_as_nobody(target: dict[str, object]) -> dict[str, object]:
