@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
@@ -192,15 +193,39 @@ def _private_dir(path: Path, user: pwd.struct_passwd | None) -> None:
         _traversable(path)
 
 
-def broker_url(redis_url: str) -> str:
+def broker_url(redis_url: str, *, with_password: bool = True) -> str:
     """The Celery (kombu) spelling of a redis-py URL: kombu reads a Unix socket, with its
-    password, as redis+socket://:PASSWORD@/PATH?virtual_host=DB; TCP URLs are the same."""
+    password, as redis+socket://:PASSWORD@/PATH?virtual_host=DB; TCP URLs are the same.
+
+    `with_password=False` leaves the password out (give it as `broker_password`, see
+    `socket_password_from_connection`): kombu keeps a socket URL whole as the connection's host
+    name, which Celery sends in every worker's stats (Flower's /api/workers shows them)."""
     parts = urlsplit(redis_url)
     if parts.scheme != "unix":
         return redis_url
     db = dict(parse_qsl(parts.query)).get("db", "0")
-    auth = f":{parts.password}@" if parts.password else ""
+    auth = f":{parts.password}@" if parts.password and with_password else ""
     return f"redis+socket://{auth}{parts.path}?virtual_host={db}"
+
+
+def socket_password_from_connection() -> None:
+    """kombu takes a socket connection's password from its URL only; take the connection's
+    own (Celery's `broker_password`) when the URL has none."""
+    from kombu.transport import redis as kombu_redis
+
+    original = kombu_redis.Channel._connparams
+    if getattr(original, "_wg_webhooks_password", False):
+        return
+
+    def connparams(self: Any, asynchronous: bool = False) -> dict[str, object]:
+        params: dict[str, object] = original(self, asynchronous)  # type: ignore[no-untyped-call]
+        client = getattr(getattr(self, "connection", None), "client", None)
+        if params.get("password") is None and client is not None and client.password:
+            params["password"] = client.password
+        return params
+
+    connparams._wg_webhooks_password = True  # type: ignore[attr-defined]
+    kombu_redis.Channel._connparams = connparams  # type: ignore[method-assign]
 
 
 @dataclass
