@@ -27,6 +27,7 @@ from psycopg import Connection, sql
 from services.config import Endpoint, Settings
 from services.config_values import listen
 from services.db.queries import query
+from services.jobs import schedule_for
 from services.outbox import CHANNEL
 from workers import leases
 from workers.cleanup import Retention
@@ -145,10 +146,13 @@ class Relay:
         self.stopping = threading.Event()
         self.retention = Retention(settings)
         self.heartbeat = Heartbeat()  # the liveness probe reads it
+        # reconcile with wg-portal, or the expired-peers check: one replica runs each turn
+        self.periodic = schedule_for(settings)
 
     def stop(self) -> None:
         self.stopping.set()
         self.retention.stop()
+        self.periodic.stop()
 
     def run(self) -> None:
         log.info(
@@ -177,6 +181,7 @@ class Relay:
             while not self.stopping.is_set():
                 self.heartbeat.beat()
                 self.retention.maybe_run()  # at most hourly, in its own thread, one cluster-wide
+                self.periodic.maybe_run()
                 if time.monotonic() - last_reclaim >= RECLAIM_EVERY:
                     if (count := reclaim_expired(conn)) > 0:
                         log.warning("reclaimed %d expired leases", count)
