@@ -17,7 +17,7 @@ from types import FrameType
 from psycopg_pool import PoolTimeout
 
 from services.cli import context
-from services.collector.loop import Collector, Outcome, command_timeout
+from services.collector.loop import Collector, CycleResult, command_timeout
 from services.collector.source import DumpFile, DumpSource, WgCommand
 from services.db.pool import make_pool
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         collector = Collector(settings, pool, source)
         if args.once:
-            return 0 if collector.cycle() is Outcome.RECORDED else 1
+            return 0 if collector.cycle() is CycleResult.RECORDED else 1
         collector.run(stop)
         return 0
     finally:
