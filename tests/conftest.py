@@ -44,8 +44,22 @@ def skip_or_fail(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
+    """The server the tests use: TEST_DATABASE_URL (any server; an admin connection), else a
+    throw-away cluster of the distribution's PostgreSQL TEST_POSTGRES (e.g. 15), else the
+    embedded PostgreSQL 18."""
     if os.environ.get("TEST_DATABASE_URL"):
         yield os.environ["TEST_DATABASE_URL"]
+        return
+    if version := os.environ.get("TEST_POSTGRES"):
+        from tests.support.throwaway_postgres import ThrowawayPostgres, bin_dir
+
+        if not (bin_dir(version) / "initdb").exists():
+            skip_or_fail(
+                f"PostgreSQL {version} is not installed (apt-get install postgresql-{version})"
+            )
+        cluster = ThrowawayPostgres.start(version)
+        yield cluster.admin_dsn()
+        cluster.stop()
         return
     from services.embedded import EmbeddedPostgres
 

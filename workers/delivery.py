@@ -56,11 +56,11 @@ def headers_for(endpoint: Endpoint, msg_id: str, body: bytes, timestamp: int) ->
     return headers
 
 
-def _send_one(endpoint: Endpoint, job: Job) -> Sent:
+def _send_one(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
     body = job.body.encode()
     attempted_at = datetime.now(UTC)
     headers = headers_for(endpoint, job.webhook_id, body, int(time.time()))
-    response = http.post(endpoint.url, body, headers, endpoint.timeout)
+    response = http.post(endpoint.url, body, headers, endpoint.timeout, block_private=block_private)
     retry_after = (
         retry_after_of(response.status_code, response.headers)
         if response.status_code is not None
@@ -78,13 +78,18 @@ def _send_one(endpoint: Endpoint, job: Job) -> Sent:
     )
 
 
-def send_batch(endpoint: Endpoint, jobs: Sequence[Job]) -> list[Sent]:
-    """All of `jobs` at once (the relay never leases more than the endpoint's max_in_flight)."""
+def send_batch(endpoint: Endpoint, jobs: Sequence[Job], *, block_private: bool) -> list[Sent]:
+    """All of `jobs` at once (the relay never leases more than the endpoint's max_in_flight).
+
+    `block_private` is `webhook.block_private_networks` (see `workers.ssrf`)."""
     if len(jobs) == 1:
-        return [_send_one(endpoint, jobs[0])]
-    futures = [_executor.submit(_send_one, endpoint, job) for job in jobs[: endpoint.max_in_flight]]
+        return [_send_one(endpoint, jobs[0], block_private)]
+    futures = [
+        _executor.submit(_send_one, endpoint, job, block_private)
+        for job in jobs[: endpoint.max_in_flight]
+    ]
     rest = list(jobs[endpoint.max_in_flight :])
     sent = [f.result() for f in futures]
     if rest:  # only when a config change lowered max_in_flight under a running lease
-        sent.extend(send_batch(endpoint, rest))
+        sent.extend(send_batch(endpoint, rest, block_private=block_private))
     return sent

@@ -121,7 +121,7 @@ def _log_attempt(endpoint_name: str, sent: Sent) -> None:
         answer,
         sent.outcome.status,
         extra={
-            "event_id": job.webhook_id,  # evt_...: the event as receivers know it
+            "event_id": job.webhook_id,  # the webhook-id header: what the receiver sees
             "delivery_id": job.delivery_id,
             "endpoint": endpoint_name,
             "attempt": job.attempts + 1,

@@ -27,6 +27,8 @@ from services.payloads.peer import peer_payload
 TABLE = "peers"
 USER_DELETED = "user deleted"
 USER_DISABLED = "user disabled"
+EXPIRED = "expired"
+SYSTEM_ACTOR = "_WG_SYS_ADMIN_"  # wg-portal's actor for what it does by itself
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,17 @@ def enable_for_user(conn: Connection[Any], settings: Settings, user: str, actor:
     for row in for_user(conn, user, lock=True):
         if row["disabled"] is not None and row["disabled_reason"] == USER_DISABLED:
             _set(conn, settings, row, actor, disabled=None, disabled_reason="")
+
+
+def disable_expired(conn: Connection[Any], settings: Settings, now: datetime) -> list[str]:
+    """wg-portal's expiry check: disable every enabled peer whose `ExpiresAt` has passed, with
+    reason "expired" and one `update` each. A peer another transaction holds is skipped: the
+    next check finds it. Returns the identifiers disabled."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query("lock_expired_peers"), {"now": now}).fetchall()
+    for row in rows:
+        _set(conn, settings, row, SYSTEM_ACTOR, disabled=now, disabled_reason=EXPIRED)
+    return [row["identifier"] for row in rows]
 
 
 def prepare(

@@ -31,6 +31,7 @@ def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
         fig_backlog,
         fig_ingest,
         fig_latency,
+        fig_reconcile,
         fig_slow,
         fig_throughput,
     )
@@ -46,6 +47,7 @@ def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
         ((7,), 120, fig_backlog.figure_7),
         ((11,), 45, fig_slow.figure_11),
         ((13,), 45, fig_ingest.figure_13),
+        ((14,), 180, fig_reconcile.figure_14),
     ]
 
 
