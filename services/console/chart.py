@@ -69,7 +69,7 @@ def svg(series: Sequence[Series], title: str, span_label: str) -> str:
         total = sum(line.counts)
         parts.append(
             f'<text class="legend {line.css_class}" x="{_PAD_LEFT + 8 + 200 * index}"'
-            f' y="{_PAD_TOP + 12}">{_escape(line.name)}: {total}</text>'
+            f' y="{_PAD_TOP + 12}">{_escape(line.name)}: {total} in all</text>'
         )
     parts.append("</svg>")
     return "".join(parts)

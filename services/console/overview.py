@@ -52,8 +52,8 @@ def attempts_chart(conn: Connection[Any], minutes: int = CHART_MINUTES) -> str:
     delivered, failed = chart.per_minute(rows, minutes)
     return chart.svg(
         [
-            chart.Series("delivered per minute", "delivered", delivered),
-            chart.Series("failed attempts per minute", "failed", failed),
+            chart.Series("delivered", "delivered", delivered),
+            chart.Series("failed attempts", "failed", failed),
         ],
         title="Attempts per minute over the last 24 hours",
         span_label="24 h ago",
