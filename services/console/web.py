@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from services.api.errors import domain_status
 from services.api.state import state_of
 from services.console import sessions
 from services.db.queries import query
@@ -148,6 +149,7 @@ class ConsoleRoute(APIRoute):
             except Refused as exc:
                 return render(request, "message.html", 403, title="Refused", message=exc.message)
             except DomainError as exc:
-                return render(request, "message.html", exc.code, title="Error", message=exc.message)
+                status = domain_status(exc)
+                return render(request, "message.html", status, title="Error", message=exc.message)
 
         return serve
