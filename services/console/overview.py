@@ -7,7 +7,7 @@ plus two console blocks: deliveries in the last hour and attempts per minute.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import Connection
@@ -26,9 +26,7 @@ class EndpointRow:
     delivered_last_hour: int
     oldest_pending_age: float  # seconds since the oldest undelivered one was recorded; 0 = none
 
-    @property
-    def failing_since(self) -> datetime | None:
-        return self.health.failing_since
+    failing_for: float | None  # seconds of nothing but failures; None = not failing
 
 
 @dataclass(frozen=True)
@@ -41,8 +39,14 @@ def endpoint_rows(conn: Connection[Any], settings: Settings) -> list[EndpointRow
     states = endpoint_health.list_endpoints(conn, settings)
     last_hour = dict(conn.execute(query("console_delivered_last_hour")).fetchall())
     ages = {row[0]: float(row[4]) for row in conn.execute(query("metrics_backlog")).fetchall()}
+    now = datetime.now(UTC)
     return [
-        EndpointRow(state, int(last_hour.get(state.name, 0)), ages.get(state.name, 0.0))
+        EndpointRow(
+            state,
+            int(last_hour.get(state.name, 0)),
+            ages.get(state.name, 0.0),
+            (now - state.failing_since).total_seconds() if state.failing_since else None,
+        )
         for state in states
     ]
 

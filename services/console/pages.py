@@ -51,9 +51,11 @@ def deliveries_page(request: Request, _: Signed, before: int | None = None) -> R
     filter_ = listing.Filter.from_params(request.query_params)
     with state.pool.connection() as conn:
         found = listing.page(conn, filter_, before)
+    masked = redaction.known_secrets(state.settings)
     return render(
         request,
         "deliveries.html",
+        redact=lambda text: redaction.redact(text or "", masked),
         flt=filter_,
         page=found,
         first_page=before is None,

@@ -58,6 +58,11 @@ def _form(request: Request, status: int = 200, error: str = "", next_: str = "")
 
 @router.get("/login")
 def login_form(request: Request, next: str = "") -> Response:
+    token = request.cookies.get(sessions.COOKIE, "")
+    if token:
+        with state_of(request).pool.connection() as conn:
+            if sessions.find(conn, token) is not None:  # signed in already
+                return redirect(safe_next(next))
     return _form(request, next_=next)
 
 

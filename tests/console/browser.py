@@ -86,3 +86,17 @@ class Recorder:
             self.responses.append(
                 (scope["path"], b"\n".join(parts).decode("utf-8", errors="replace"))
             )
+
+
+def navigate_by(driver: Any, element: Any, timeout: float = 30) -> None:
+    """Click something that loads a new page, and wait until the new page is there (a click
+    returns before the browser has left the old page)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    wait = WebDriverWait(driver, timeout)
+    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")

@@ -244,3 +244,11 @@ def test_overview_fragment_is_the_live_part_alone(console_factory: Factory) -> N
     assert 'data-endpoint="billing"' in fragment.text
     assert "<svg" in fragment.text
     assert "<html" not in fragment.text
+
+
+def test_the_sign_in_form_sends_a_signed_in_admin_on(console_factory: Factory) -> None:
+    console, _ = console_factory([endpoint("billing", CLOSED)])
+    console.sign_in()
+    answer = console.get("/console/login?next=%2Fconsole%2Fdeliveries")
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == "/console/deliveries"
