@@ -24,6 +24,7 @@ import yaml
 
 from services import config_values as v
 from services.config_values import DAY, HOUR, MINUTE, ConfigError, Listen
+from services.db.namespace import DEFAULT_SCHEMA, in_schema
 from services.envsubst import SubstitutionError, substitute
 from services.host_resolution import check_hosts_resolve
 from services.wg_portal_keys import WG_PORTAL_KEYS
@@ -33,12 +34,20 @@ __all__ = [
     "ENTITIES",
     "EVENTS",
     "KEYS",
+    "Advanced",
     "ConfigError",
+    "Core",
     "Endpoint",
+    "Ingest",
+    "Key",
     "Listen",
     "Settings",
+    "Statistics",
+    "Webhook",
+    "default",
     "find_config_file",
     "load_settings",
+    "read_keys",
 ]
 
 EVENTS = frozenset({"create", "update", "delete", "connect", "disconnect"})
@@ -88,6 +97,8 @@ KEYS: tuple[Key, ...] = (
     Key("advanced", "api_admin_only", v.boolean, True),
     Key("advanced", "log_level", v.log_level, "info"),
     Key("advanced", "log_json", v.boolean, False),
+    # wg-portal's expired-peers check; run here only without portal.url (services/expiry.py)
+    Key("advanced", "expiry_check_interval", v.duration(1.0, DAY, zero=False), "15m"),
     Key("statistics", "collect_peer_data", v.boolean, True),
     Key("statistics", "data_collection_interval", v.duration(0.1, DAY, zero=False), "1m"),
     Key("statistics", "use_ping_checks", v.boolean, False),
@@ -96,7 +107,7 @@ KEYS: tuple[Key, ...] = (
     Key("backend", "rekey_timeout_interval", v.duration(1.0, DAY, zero=False), "180s"),
     Key("database", "type", v.database_type, "postgres"),
     Key("database", "dsn", v.stripped, "", override="DATABASE_URL"),  # "" = embedded Postgres
-    Key("database", "schema", v.stripped, "wg_webhooks"),
+    Key("database", "schema", v.schema_name, DEFAULT_SCHEMA),  # every table of ours lives here
     Key("redis", "url", v.redis_url, "", override="REDIS_URL"),  # "" = embedded Redis
     Key("web", "listening_address", v.listen, "127.0.0.1:8888"),
     Key("flower", "listening_address", v.listen, "127.0.0.1:5555"),
@@ -196,6 +207,7 @@ class Advanced:
     api_admin_only: bool = default("advanced.api_admin_only")
     log_level: str = default("advanced.log_level")  # Python's name: DEBUG, INFO, ...
     log_json: bool = default("advanced.log_json")
+    expiry_check_interval: float = default("advanced.expiry_check_interval")
 
 
 @dataclass(frozen=True)
@@ -224,13 +236,52 @@ class Webhook:
 
 
 @dataclass(frozen=True)
+class Portal:
+    """A running wg-portal to reconcile with; no `url` = wg-webhooks is the system of record.
+    The URL is the operator's own, so the webhook SSRF rules do not apply to it."""
+
+    url: str = default("portal.url")
+    api_user: str = default("portal.api_user")
+    api_token: str = default("portal.api_token")
+    reconcile_interval: float = default("portal.reconcile_interval")
+
+    def __repr__(self) -> str:  # the token never reaches a log line or a traceback
+        return f"Portal(url={self.url!r}, api_user={self.api_user!r})"
+
+
+def _portal(values: Mapping[str, Any]) -> Portal:
+    portal: Portal = _section(Portal, values, "portal")
+    for name in ("api_user", "api_token"):
+        if portal.url and not getattr(portal, name).strip():
+            raise ConfigError(
+                f"portal.{name}",
+                "is required with portal.url (a wg-portal admin and its API token)",
+            )
+    return portal
+
+
+@dataclass(frozen=True)
+class Ingest:
+    """`POST /ingest/wg-portal`: the Authorization wg-portal sends (its webhook.authentication)."""
+
+    authentication: str = default("ingest.authentication")  # "" = the route is off (404)
+
+    def __repr__(self) -> str:  # the value is a credential
+        return f"Ingest(enabled={bool(self.authentication)})"
+
+
+@dataclass(frozen=True)
 class Settings:
     core: Core = field(default_factory=Core)
     advanced: Advanced = field(default_factory=Advanced)
     statistics: Statistics = field(default_factory=Statistics)
     webhook: Webhook = field(default_factory=Webhook)
+    portal: Portal = field(default_factory=Portal)
+    ingest: Ingest = field(default_factory=Ingest)
     rekey_timeout_interval: float = default("backend.rekey_timeout_interval")
-    database_dsn: str = default("database.dsn")  # "" = embedded Postgres
+    database_dsn: str = default("database.dsn")  # "" = embedded; else bound to database_schema
+    database_schema: str = default("database.schema")
+    database_note: str = ""  # what start-up says about the database choice, "" when nothing
     redis_url: str = default("redis.url")  # "" = embedded Redis
     web: Listen = field(default_factory=lambda: default("web.listening_address"))
     flower: Listen = field(default_factory=lambda: default("flower.listening_address"))
@@ -366,6 +417,30 @@ def _build_endpoint(
     return Endpoint(**{f.name: merged[f.name] for f in fields(Endpoint) if f.name in merged})
 
 
+def _database(values: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """Our Postgres (DATABASE_URL, database.dsn, or "" = embedded), bound to database.schema.
+
+    With wg-portal's default `database.type: sqlite` (or mysql, mssql) the file is a wg-portal
+    config: its `database.dsn` is wg-portal's database, ours only when it is a Postgres URL."""
+    db_type, dsn, schema = (values[f"database.{k}"] for k in ("type", "dsn", "schema"))
+    portal_own = db_type in v.PORTAL_DATABASES
+    from_env = bool(env.get("DATABASE_URL"))
+    if portal_own and not from_env and not dsn.startswith(("postgres://", "postgresql://")):
+        dsn = ""
+    note = ""
+    if portal_own:
+        where = "DATABASE_URL" if from_env else "database.dsn" if dsn else "the embedded Postgres"
+        note = (
+            f"database.type is {db_type} (wg-portal's own database): wg-webhooks keeps its "
+            f"tables in Postgres, from {where}, schema {schema}"
+        )
+    return {
+        "database_dsn": in_schema(dsn, schema),
+        "database_schema": schema,
+        "database_note": note,
+    }
+
+
 def load_settings(
     path: str | None = None, env: Mapping[str, str] | None = None, *, resolve_hosts: bool = False
 ) -> Settings:
@@ -387,8 +462,10 @@ def load_settings(
         advanced=_section(Advanced, values, "advanced"),
         statistics=_section(Statistics, values, "statistics"),
         webhook=webhook,
+        portal=_portal(values),
+        ingest=_section(Ingest, values, "ingest"),
         rekey_timeout_interval=values["backend.rekey_timeout_interval"],
-        database_dsn=values["database.dsn"],
+        **_database(values, env),
         redis_url=values["redis.url"],
         web=values["web.listening_address"],
         flower=values["flower.listening_address"],

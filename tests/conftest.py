@@ -21,6 +21,7 @@ import yaml
 
 from services.config import Settings, load_settings
 from services.db.migrate import migrate
+from services.db.namespace import DEFAULT_SCHEMA, in_schema
 from services.embedded import free_port
 from tests.support.processes import Processes
 from tests.support.receiver import Behaviour, Receiver
@@ -43,8 +44,22 @@ def skip_or_fail(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
+    """The server the tests use: TEST_DATABASE_URL (any server; an admin connection), else a
+    throw-away cluster of the distribution's PostgreSQL TEST_POSTGRES (e.g. 15), else the
+    embedded PostgreSQL 18."""
     if os.environ.get("TEST_DATABASE_URL"):
         yield os.environ["TEST_DATABASE_URL"]
+        return
+    if version := os.environ.get("TEST_POSTGRES"):
+        from tests.support.throwaway_postgres import ThrowawayPostgres, bin_dir
+
+        if not (bin_dir(version) / "initdb").exists():
+            skip_or_fail(
+                f"PostgreSQL {version} is not installed (apt-get install postgresql-{version})"
+            )
+        cluster = ThrowawayPostgres.start(version)
+        yield cluster.admin_dsn()
+        cluster.stop()
         return
     from services.embedded import EmbeddedPostgres
 
@@ -65,9 +80,10 @@ def pg_admin_url() -> Iterator[str]:
 
 
 def _with_database(url: str, database: str) -> str:
+    """The DSN of `database`, bound to wg-webhooks' schema as every process of ours binds it."""
     info = psycopg.conninfo.conninfo_to_dict(url)
     info["dbname"] = database
-    return psycopg.conninfo.make_conninfo(**info)
+    return in_schema(psycopg.conninfo.make_conninfo(**info), DEFAULT_SCHEMA)
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from services.config import Endpoint
+from services.version import VERSION
 from workers import http
 from workers.outcome import Outcome, Result, classify, retry_after_of
 from workers.signing import secret_bytes, sign
 
-USER_AGENT = "wg-webhooks/0.1.0"
+USER_AGENT = f"wg-webhooks/{VERSION}"
 
 # Requests wait on the network, not the CPU: many threads per process are cheap. Each thread
 # keeps its own requests.Session (they are not thread-safe) and so its own keep-alive pool.
@@ -25,7 +26,7 @@ class Job:
     """One leased delivery, ready to send."""
 
     delivery_id: int
-    event_id: int
+    webhook_id: str  # the event's: the same on every attempt, for every endpoint
     attempts: int  # attempts made before this one
     body: str
     event_created_at: datetime
@@ -39,8 +40,7 @@ class Sent:
     attempted_at: datetime
 
 
-def headers_for(endpoint: Endpoint, event_id: int, body: bytes, timestamp: int) -> dict[str, str]:
-    msg_id = str(event_id)
+def headers_for(endpoint: Endpoint, msg_id: str, body: bytes, timestamp: int) -> dict[str, str]:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -56,11 +56,11 @@ def headers_for(endpoint: Endpoint, event_id: int, body: bytes, timestamp: int) 
     return headers
 
 
-def _send_one(endpoint: Endpoint, job: Job) -> Sent:
+def _send_one(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
     body = job.body.encode()
     attempted_at = datetime.now(UTC)
-    headers = headers_for(endpoint, job.event_id, body, int(time.time()))
-    response = http.post(endpoint.url, body, headers, endpoint.timeout)
+    headers = headers_for(endpoint, job.webhook_id, body, int(time.time()))
+    response = http.post(endpoint.url, body, headers, endpoint.timeout, block_private=block_private)
     retry_after = (
         retry_after_of(response.status_code, response.headers)
         if response.status_code is not None
@@ -78,13 +78,18 @@ def _send_one(endpoint: Endpoint, job: Job) -> Sent:
     )
 
 
-def send_batch(endpoint: Endpoint, jobs: Sequence[Job]) -> list[Sent]:
-    """All of `jobs` at once (the relay never leases more than the endpoint's max_in_flight)."""
+def send_batch(endpoint: Endpoint, jobs: Sequence[Job], *, block_private: bool) -> list[Sent]:
+    """All of `jobs` at once (the relay never leases more than the endpoint's max_in_flight).
+
+    `block_private` is `webhook.block_private_networks` (see `workers.ssrf`)."""
     if len(jobs) == 1:
-        return [_send_one(endpoint, jobs[0])]
-    futures = [_executor.submit(_send_one, endpoint, job) for job in jobs[: endpoint.max_in_flight]]
+        return [_send_one(endpoint, jobs[0], block_private)]
+    futures = [
+        _executor.submit(_send_one, endpoint, job, block_private)
+        for job in jobs[: endpoint.max_in_flight]
+    ]
     rest = list(jobs[endpoint.max_in_flight :])
     sent = [f.result() for f in futures]
     if rest:  # only when a config change lowered max_in_flight under a running lease
-        sent.extend(send_batch(endpoint, rest))
+        sent.extend(send_batch(endpoint, rest, block_private=block_private))
     return sent

@@ -69,9 +69,9 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
 
 def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
     by_endpoint: dict[str, list[Job]] = {}
-    for delivery_id, event_id, endpoint_name, attempts, body, created_at in rows:
+    for delivery_id, webhook_id, endpoint_name, attempts, body, created_at in rows:
         by_endpoint.setdefault(endpoint_name, []).append(
-            Job(delivery_id, event_id, attempts, body, created_at)
+            Job(delivery_id, webhook_id, attempts, body, created_at)
         )
     sent: list[Sent] = []
     counts: dict[str, tuple[int, int]] = {}
@@ -82,7 +82,11 @@ def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
                 "endpoint %s is no longer configured; its leases will expire", endpoint_name
             )
             continue
-        results = send_batch(endpoint, jobs)
+        results = send_batch(
+            endpoint, jobs, block_private=rt.settings.webhook.block_private_networks
+        )
+        for one in results:
+            _log_attempt(endpoint_name, one)
         delivered = sum(1 for s in results if s.outcome.status == "delivered")
         counts[endpoint_name] = (delivered, len(results) - delivered)
         sent.extend(results)
@@ -104,6 +108,27 @@ def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
             log.warning("database unavailable recording results (%s); retrying", _short(exc))
             time.sleep(pause)
     return 0
+
+
+def _log_attempt(endpoint_name: str, sent: Sent) -> None:
+    """One line per POST (DEBUG when delivered): JSON logs carry its ids as fields."""
+    result, job = sent.result, sent.job
+    answer = f"HTTP {result.status_code}" if result.status_code is not None else result.error
+    log.log(
+        logging.DEBUG if sent.outcome.status == "delivered" else logging.INFO,
+        "delivery %d attempt %d to %s: %s -> %s",
+        job.delivery_id,
+        job.attempts + 1,
+        endpoint_name,
+        answer,
+        sent.outcome.status,
+        extra={
+            "event_id": job.webhook_id,  # the webhook-id header: what the receiver sees
+            "delivery_id": job.delivery_id,
+            "endpoint": endpoint_name,
+            "attempt": job.attempts + 1,
+        },
+    )
 
 
 def _short(exc: BaseException) -> str:

@@ -84,7 +84,7 @@ def delivery_page(request: Request, delivery_id: int, _: Signed, notice: str = "
         envelope=redaction.redact(sent.pretty_envelope(body), masked),
         headers=[
             (n, redaction.redact(v, masked))
-            for n, v in sent.sent_headers(endpoint, detail.delivery.event_id)
+            for n, v in sent.sent_headers(endpoint, detail.delivery.webhook_id)
         ],
         redact=lambda text: redaction.redact(text or "", masked),
         flower_url=flower_tasks_url(settings, request),

@@ -19,6 +19,7 @@ def known_secrets(settings: Settings) -> frozenset[str]:
     """Every secret in the settings, and the token part of each `Scheme token` and `whsec_`."""
     values = [settings.core.admin_api_token, settings.core.admin_password]
     values.append(settings.flower_basic_auth.partition(":")[2])
+    values += [settings.ingest.authentication, settings.portal.api_token]
     for endpoint in settings.webhook.endpoints:
         values += [endpoint.authentication, endpoint.signing_secret]
     found: set[str] = set()

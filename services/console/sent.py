@@ -16,14 +16,14 @@ from services.console.redaction import MASK
 USER_AGENT = "wg-webhooks/0.1.0"
 
 
-def sent_headers(endpoint: Endpoint | None, event_id: int) -> list[tuple[str, str]]:
+def sent_headers(endpoint: Endpoint | None, webhook_id: str) -> list[tuple[str, str]]:
     """(name, shown value) in the order the worker sets them; [] for an unknown endpoint."""
     if endpoint is None:
         return []
     headers = [
         ("Content-Type", "application/json"),
         ("User-Agent", USER_AGENT),
-        ("webhook-id", str(event_id)),
+        ("webhook-id", webhook_id),
         ("webhook-timestamp", "(Unix seconds of each attempt)"),
     ]
     if endpoint.authentication:

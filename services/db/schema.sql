@@ -1,4 +1,5 @@
--- The declared schema: what replaying every migration must produce (tests/test_migrations.py).
+-- The declared schema: what replaying every migration must produce (tests/test_migrations.py),
+-- run inside our own schema (database.schema), the only one on our sessions' search_path.
 
 CREATE TABLE users (
     identifier      text PRIMARY KEY,
@@ -24,13 +25,28 @@ CREATE TABLE users (
 );
 
 -- One row per event, insert-only; body is the serialized envelope, sent byte-identical every time.
+-- `evt_` + a UUIDv7: the webhook-id header, unique across installs and database re-creations.
+-- Postgres 15 has no uuidv7(): one made from gen_random_uuid(), time first, version nibble 7.
+CREATE FUNCTION new_webhook_id() RETURNS text
+LANGUAGE sql VOLATILE PARALLEL SAFE
+RETURN 'evt_' || encode(
+    set_bit(set_bit(
+        overlay(uuid_send(gen_random_uuid())
+                PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+                                  FROM 3)
+                FROM 1 FOR 6),
+        52, 1), 53, 1),
+    'hex')::uuid::text;
+
 CREATE TABLE webhook_events (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event       text NOT NULL,
     entity      text NOT NULL,
     identifier  text NOT NULL,
     body        text NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- the webhook-id header; events older than migration 005 keep their number ('1', '2', ...)
+    webhook_id  text NOT NULL DEFAULT new_webhook_id()
 );
 CREATE INDEX webhook_events_created_at ON webhook_events (created_at);
 -- the console filters deliveries by identifier (a seq scan of every event without it)
@@ -155,9 +171,9 @@ CREATE TABLE interfaces (
 
 CREATE TABLE peers (
     identifier                     text PRIMARY KEY,         -- the peer's public key
-    -- RESTRICT, never CASCADE: deleting an interface deletes its peers one by one, each with its
-    -- own webhook event; a cascade would delete them silently.
-    interface_identifier           text NOT NULL REFERENCES interfaces (identifier) ON DELETE RESTRICT,
+    -- No foreign key (migration 007): beside wg-portal a peer can arrive before its interface.
+    -- Deleting an interface deletes its peers one by one, each with its own webhook event.
+    interface_identifier           text NOT NULL,
     user_identifier                text NOT NULL DEFAULT '',  -- '' = no owner
     display_name                   text NOT NULL DEFAULT '',
     disabled                       timestamptz,
@@ -227,6 +243,35 @@ CREATE TABLE peer_status (
     CHECK (disconnected_since IS NULL OR is_connected)
 );
 CREATE INDEX peer_status_interface ON peer_status (interface_identifier);
+
+-- The periodic jobs one replica runs for the whole cluster (reconcile with wg-portal, the
+-- expired-peers check): when each last ran and how it went, for the schedule and for /metrics.
+CREATE TABLE periodic_jobs (
+    job               text PRIMARY KEY,
+    last_started_at   timestamptz,
+    last_finished_at  timestamptz,
+    last_success_at   timestamptz,
+    last_duration_seconds double precision NOT NULL DEFAULT 0,
+    last_error        text NOT NULL DEFAULT '',
+    runs_ok           bigint NOT NULL DEFAULT 0,
+    runs_failed       bigint NOT NULL DEFAULT 0
+);
+
+-- Differences reconcile found (and applied) per entity since the install: non-zero means
+-- ingest missed something.
+CREATE TABLE reconcile_differences (
+    entity  text PRIMARY KEY CHECK (entity IN ('user', 'interface', 'peer')),
+    found   bigint NOT NULL DEFAULT 0
+);
+
+-- How many envelopes POST /ingest/wg-portal could not read as a known wg-portal model and
+-- delivered verbatim (wg_webhooks_ingest_unrecognised_total; a counter never goes down).
+CREATE TABLE ingest_unrecognised (
+    entity  text NOT NULL,
+    event   text NOT NULL,
+    count   bigint NOT NULL DEFAULT 0 CHECK (count >= 0),
+    PRIMARY KEY (entity, event)
+);
 
 -- The web console's sessions: only a SHA-256 of the cookie's token is kept.
 CREATE TABLE console_sessions (

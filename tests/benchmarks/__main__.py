@@ -30,7 +30,9 @@ def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
         fig_api,
         fig_backlog,
         fig_console,
+        fig_ingest,
         fig_latency,
+        fig_reconcile,
         fig_slow,
         fig_throughput,
     )
@@ -46,6 +48,8 @@ def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
         ((7,), 120, fig_backlog.figure_7),
         ((11,), 45, fig_slow.figure_11),
         ((12,), 90, fig_console.figure_12),
+        ((13,), 45, fig_ingest.figure_13),
+        ((14,), 180, fig_reconcile.figure_14),
     ]
 
 

@@ -152,11 +152,13 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
 
     wait_for(delivered, timeout=30, interval=0.5, what="the re-driven delivery to be delivered")
     _shot(driver, "redriven-delivery")
-    event_id = db.execute(
-        "SELECT event_id FROM webhook_deliveries WHERE id = %s", (first_id,)
+    webhook_id = db.execute(
+        "SELECT e.webhook_id FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id"
+        " WHERE d.id = %s",
+        (first_id,),
     ).fetchone()
-    assert event_id is not None
-    assert billing.requests[-1].headers["webhook-id"] == str(event_id[0])
+    assert webhook_id is not None
+    assert billing.requests[-1].headers["webhook-id"] == webhook_id[0]
 
     # Bulk re-drive of the two left: a confirmation page with the count first.
     driver.get(url + "/console/deliveries?status=dead&endpoint=billing")

@@ -175,12 +175,16 @@ def test_delivery_page_shows_the_envelope_and_masked_headers(
 ) -> None:
     console, settings = console_factory([endpoint("billing", CLOSED)])
     record_events(database_url, settings, [("create", "user", "alice@example.com", {"A": 1})])
-    (delivery_id, event_id) = db.execute("SELECT id, event_id FROM webhook_deliveries").fetchone()
+    (delivery_id, webhook_id) = db.execute(
+        "SELECT d.id, e.webhook_id FROM webhook_deliveries d JOIN webhook_events e"
+        " ON e.id = d.event_id"
+    ).fetchone()
     console.sign_in()
     page = console.get(f"/console/deliveries/{delivery_id}")
     assert page.status_code == 200
     assert "&#34;identifier&#34;: &#34;alice@example.com&#34;" in page.text  # indented JSON
-    assert f"<th>webhook-id</th><td><code>{event_id}</code>" in page.text
+    assert webhook_id.startswith("evt_")
+    assert f"<th>webhook-id</th><td><code>{webhook_id}</code>" in page.text
     assert "<th>Authorization</th><td><code>••••••</code>" in page.text
     assert "<th>webhook-signature</th><td><code>v1,••••••</code>" in page.text
     assert "/tasks?name=webhooks.deliver" in page.text

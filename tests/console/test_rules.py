@@ -87,8 +87,8 @@ def test_the_console_shows_the_header_names_the_worker_sends() -> None:
     whsec = "whsec_QUJDREVGR0g="
     for auth, secret in (("", ""), ("Bearer x1", ""), ("", whsec), ("B y", whsec)):
         endpoint = Endpoint("a", "http://127.0.0.1/", auth, secret)
-        shown = sent.sent_headers(endpoint, 42)
-        sending = headers_for(endpoint, 42, b"{}", 1_700_000_000)
+        shown = sent.sent_headers(endpoint, "evt_42")
+        sending = headers_for(endpoint, "evt_42", b"{}", 1_700_000_000)
         assert [name for name, _ in shown] == list(sending)
         for name, value in shown:
             if name in ("Authorization", "webhook-signature"):
