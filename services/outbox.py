@@ -34,6 +34,19 @@ def record(
     payload: dict[str, Any],
 ) -> int:
     """Write the event and its fan-out; return the event id. Must run inside a transaction."""
+    body = envelope(event, entity, identifier, payload)
+    return record_body(conn, endpoints, event, entity, identifier, body)
+
+
+def record_body(
+    conn: Connection[Any],
+    endpoints: Sequence[Endpoint],
+    event: str,
+    entity: str,
+    identifier: str,
+    body: str,
+) -> int:
+    """`record` with the envelope already serialized: sent as it is (ingest's verbatim events)."""
     if conn.autocommit:
         raise RuntimeError("outbox.record must run inside the entity change's transaction")
     targets = [e.name for e in endpoints if e.wants(event, entity)]
@@ -45,7 +58,7 @@ def record(
                 "event": event,
                 "entity": entity,
                 "identifier": identifier,
-                "body": envelope(event, entity, identifier, payload),
+                "body": body,
                 "ordering_key": ordering_key(entity, identifier),
                 "endpoints": targets,
                 # the change's span, for every attempt to deliver it (services.tracing)

@@ -58,7 +58,7 @@ def headers_for(endpoint: Endpoint, msg_id: str, body: bytes, timestamp: int) ->
     return headers
 
 
-def _send_one(endpoint: Endpoint, job: Job) -> Sent:
+def _send_one(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
     """One POST, as a span of the change's trace: the endpoint's name, never its URL (which may
     hold credentials) nor the headers."""
     attributes = {
@@ -70,7 +70,7 @@ def _send_one(endpoint: Endpoint, job: Job) -> Sent:
     with tracing.span(
         "webhook POST", attributes, kind="CLIENT", caused_by=job.trace_context
     ) as span:
-        sent = _post(endpoint, job)
+        sent = _post(endpoint, job, block_private)
         if span is not None:
             if sent.result.status_code is not None:
                 span.set_attribute("http.response.status_code", sent.result.status_code)
@@ -79,13 +79,13 @@ def _send_one(endpoint: Endpoint, job: Job) -> Sent:
     return sent
 
 
-def _post(endpoint: Endpoint, job: Job) -> Sent:
+def _post(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
     body = job.body.encode()
     attempted_at = datetime.now(UTC)
     headers = headers_for(endpoint, job.webhook_id, body, int(time.time()))
     if endpoint.propagate_trace and (traceparent := tracing.current_traceparent()):
         headers["traceparent"] = traceparent
-    response = http.post(endpoint.url, body, headers, endpoint.timeout)
+    response = http.post(endpoint.url, body, headers, endpoint.timeout, block_private=block_private)
     retry_after = (
         retry_after_of(response.status_code, response.headers)
         if response.status_code is not None
@@ -103,13 +103,18 @@ def _post(endpoint: Endpoint, job: Job) -> Sent:
     )
 
 
-def send_batch(endpoint: Endpoint, jobs: Sequence[Job]) -> list[Sent]:
-    """All of `jobs` at once (the relay never leases more than the endpoint's max_in_flight)."""
+def send_batch(endpoint: Endpoint, jobs: Sequence[Job], *, block_private: bool) -> list[Sent]:
+    """All of `jobs` at once (the relay never leases more than the endpoint's max_in_flight).
+
+    `block_private` is `webhook.block_private_networks` (see `workers.ssrf`)."""
     if len(jobs) == 1:
-        return [_send_one(endpoint, jobs[0])]
-    futures = [_executor.submit(_send_one, endpoint, job) for job in jobs[: endpoint.max_in_flight]]
+        return [_send_one(endpoint, jobs[0], block_private)]
+    futures = [
+        _executor.submit(_send_one, endpoint, job, block_private)
+        for job in jobs[: endpoint.max_in_flight]
+    ]
     rest = list(jobs[endpoint.max_in_flight :])
     sent = [f.result() for f in futures]
     if rest:  # only when a config change lowered max_in_flight under a running lease
-        sent.extend(send_batch(endpoint, rest))
+        sent.extend(send_batch(endpoint, rest, block_private=block_private))
     return sent

@@ -28,7 +28,9 @@ from services import tracing
 from services.config import Endpoint, Settings
 from services.config_values import listen
 from services.db.queries import query
+from services.jobs import schedule_for
 from services.outbox import CHANNEL
+from workers import leases
 from workers.cleanup import Retention
 from workers.relay_probe import Heartbeat, serve_probe
 
@@ -39,11 +41,6 @@ PROBE_VARIABLE = "WG_WEBHOOKS_RELAY_PROBE"  # host:port of the liveness probe, s
 # Tasks in flight per endpoint: a black-holed endpoint holds at most this many worker threads
 # (each for up to its timeout), however its events trickle in; the others keep flowing.
 MAX_TASKS_PER_ENDPOINT = 4
-
-
-def claim_lease_seconds(endpoint: Endpoint, grace: float) -> float:
-    """Queue wait (the grace) + one POST round + margin: a crashed worker's work comes back soon."""
-    return grace + endpoint.timeout + 5.0
 
 
 def batch_size(endpoint: Endpoint, configured: int) -> int:
@@ -84,7 +81,7 @@ def claim(conn: Connection[Any], settings: Settings) -> list[Claim]:
                         "endpoints": free,
                         "caps": [endpoints[n].max_in_flight for n in free],
                         "lease_seconds": [
-                            claim_lease_seconds(endpoints[n], settings.webhook.lease_grace)
+                            leases.claim_seconds(endpoints[n], settings.webhook.lease_grace)
                             for n in free
                         ],
                         "batches": [
@@ -150,10 +147,13 @@ class Relay:
         self.stopping = threading.Event()
         self.retention = Retention(settings)
         self.heartbeat = Heartbeat()  # the liveness probe reads it
+        # reconcile with wg-portal, or the expired-peers check: one replica runs each turn
+        self.periodic = schedule_for(settings)
 
     def stop(self) -> None:
         self.stopping.set()
         self.retention.stop()
+        self.periodic.stop()
 
     def run(self) -> None:
         log.info(
@@ -182,6 +182,7 @@ class Relay:
             while not self.stopping.is_set():
                 self.heartbeat.beat()
                 self.retention.maybe_run()  # at most hourly, in its own thread, one cluster-wide
+                self.periodic.maybe_run()
                 if time.monotonic() - last_reclaim >= RECLAIM_EVERY:
                     if (count := reclaim_expired(conn)) > 0:
                         log.warning("reclaimed %d expired leases", count)

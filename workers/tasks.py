@@ -82,7 +82,9 @@ def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
                 "endpoint %s is no longer configured; its leases will expire", endpoint_name
             )
             continue
-        results = send_batch(endpoint, jobs)
+        results = send_batch(
+            endpoint, jobs, block_private=rt.settings.webhook.block_private_networks
+        )
         for one in results:
             _log_attempt(endpoint_name, one)
         delivered = sum(1 for s in results if s.outcome.status == "delivered")

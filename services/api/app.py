@@ -14,6 +14,7 @@ from services.api import (
     docs,
     errors,
     health,
+    ingest,
     interfaces,
     limits,
     metrics,
@@ -65,5 +66,6 @@ def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None 
     app.include_router(metrics.router)
     app.include_router(provisioning.router)
     app.include_router(webhooks.router)
+    app.include_router(ingest.router)
     prometheus.install(app)
     return app

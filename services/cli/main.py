@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deliveries": ("deliveries", "inspect deliveries and their attempts"),
     "redeliver": ("redeliver", "put deliveries back to pending, due now"),
     "recover": ("recover", "bulk re-drive deliveries in a time window"),
+    "reconcile": ("reconcile_cmd", "compare with a running wg-portal and apply each difference"),
     "endpoints": ("endpoints", "show endpoints and their health; enable a disabled one"),
 }
 

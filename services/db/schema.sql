@@ -169,9 +169,9 @@ CREATE TABLE interfaces (
 
 CREATE TABLE peers (
     identifier                     text PRIMARY KEY,         -- the peer's public key
-    -- RESTRICT, never CASCADE: deleting an interface deletes its peers one by one, each with its
-    -- own webhook event; a cascade would delete them silently.
-    interface_identifier           text NOT NULL REFERENCES interfaces (identifier) ON DELETE RESTRICT,
+    -- No foreign key (migration 007): beside wg-portal a peer can arrive before its interface.
+    -- Deleting an interface deletes its peers one by one, each with its own webhook event.
+    interface_identifier           text NOT NULL,
     user_identifier                text NOT NULL DEFAULT '',  -- '' = no owner
     display_name                   text NOT NULL DEFAULT '',
     disabled                       timestamptz,
@@ -241,3 +241,32 @@ CREATE TABLE peer_status (
     CHECK (disconnected_since IS NULL OR is_connected)
 );
 CREATE INDEX peer_status_interface ON peer_status (interface_identifier);
+
+-- The periodic jobs one replica runs for the whole cluster (reconcile with wg-portal, the
+-- expired-peers check): when each last ran and how it went, for the schedule and for /metrics.
+CREATE TABLE periodic_jobs (
+    job               text PRIMARY KEY,
+    last_started_at   timestamptz,
+    last_finished_at  timestamptz,
+    last_success_at   timestamptz,
+    last_duration_seconds double precision NOT NULL DEFAULT 0,
+    last_error        text NOT NULL DEFAULT '',
+    runs_ok           bigint NOT NULL DEFAULT 0,
+    runs_failed       bigint NOT NULL DEFAULT 0
+);
+
+-- Differences reconcile found (and applied) per entity since the install: non-zero means
+-- ingest missed something.
+CREATE TABLE reconcile_differences (
+    entity  text PRIMARY KEY CHECK (entity IN ('user', 'interface', 'peer')),
+    found   bigint NOT NULL DEFAULT 0
+);
+
+-- How many envelopes POST /ingest/wg-portal could not read as a known wg-portal model and
+-- delivered verbatim (wg_webhooks_ingest_unrecognised_total; a counter never goes down).
+CREATE TABLE ingest_unrecognised (
+    entity  text NOT NULL,
+    event   text NOT NULL,
+    count   bigint NOT NULL DEFAULT 0 CHECK (count >= 0),
+    PRIMARY KEY (entity, event)
+);
