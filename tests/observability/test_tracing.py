@@ -176,3 +176,31 @@ def test_with_otel_variables_set_a_process_traces_to_the_console() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("True")
     assert '"name": "hello"' in done.stdout  # the console exporter's JSON, at exit
+
+
+def test_a_collector_round_is_a_span_and_its_events_are_its_children(
+    spans: InMemorySpanExporter, database_url: str, db: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from services.collector.loop import Outcome
+    from services.db.pool import make_pool
+    from tests.collector.conftest import ALICE, Host, Seen, add_interface, add_peer
+
+    add_interface(db)
+    add_peer(db, ALICE)
+    pool = make_pool(database_url, min_size=1, max_size=2, name="tracing-test")
+    pool.open(wait=True)
+    try:
+        host = Host(pool, tmp_path / "wg.dump")
+        assert host.observe(Seen(ALICE, handshake=host.now - timedelta(seconds=7))) is (
+            Outcome.RECORDED
+        )
+    finally:
+        pool.close()
+    finished = list(spans.get_finished_spans())
+    (round_,) = _named(finished, "collector round")
+    (change,) = _named(finished, "outbox write")  # the connect event
+    assert change.parent is not None and change.parent.span_id == round_.context.span_id
+    stored = db.execute("SELECT trace_context FROM webhook_events").fetchone()
+    assert stored is not None and stored[0].split("-")[2] == f"{change.context.span_id:016x}"
