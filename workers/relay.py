@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import Connection, sql
 
+from services import tracing
 from services.config import Endpoint, Settings
 from services.config_values import listen
 from services.db.queries import query
@@ -186,8 +187,13 @@ class Relay:
                     if (count := reclaim_expired(conn)) > 0:
                         log.warning("reclaimed %d expired leases", count)
                     last_reclaim = time.monotonic()
+                began = tracing.now_ns()
                 claims = claim(conn, self.settings)
-                self._publish_all(conn, claims)
+                if claims:  # a span per round that claimed something (not per idle poll)
+                    count = sum(len(c.ids) for c in claims)
+                    with tracing.span("relay claim", {"wg_webhooks.deliveries": count},
+                                      start_ns=began):  # fmt: skip
+                        self._publish_all(conn, claims)
                 for claimed in claims:
                     log.debug(
                         "claimed %d deliveries for %s",
@@ -263,4 +269,5 @@ if __name__ == "__main__":
 
     settings = settings_from_environment()
     setup_logging(settings.advanced)
+    tracing.setup("relay")
     main(settings, os.environ.get(PROBE_VARIABLE, ""))

@@ -59,9 +59,9 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
 
 def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
     by_endpoint: dict[str, list[Job]] = {}
-    for delivery_id, webhook_id, endpoint_name, attempts, body, created_at in rows:
+    for delivery_id, webhook_id, endpoint_name, attempts, body, created_at, trace in rows:
         by_endpoint.setdefault(endpoint_name, []).append(
-            Job(delivery_id, webhook_id, attempts, body, created_at)
+            Job(delivery_id, webhook_id, attempts, body, created_at, trace)
         )
     sent: list[Sent] = []
     counts: dict[str, tuple[int, int]] = {}
