@@ -9,22 +9,16 @@ from typing import Any
 
 import psycopg
 
-from services.config import Endpoint
 from services.db.queries import query
 from services.endpoint_health import record_outcomes
-from workers import runtime
+from workers import leases, runtime
 from workers.app import app
 from workers.delivery import Job, Sent, send_batch
 
 log = logging.getLogger(__name__)
 
 
-def task_lease_seconds(endpoint: Endpoint, grace: float) -> float:
-    """How long a started task may hold its deliveries: one POST round plus the grace."""
-    return endpoint.timeout + min(grace, 60.0) + 5.0
-
-
-@app.task(name="webhooks.deliver", acks_late=False, ignore_result=True)
+@app.task(name="webhooks.deliver")
 def deliver(delivery_ids: list[int], lease_token: str) -> int:
     """POST the leased deliveries, record every attempt; a stale message is a no-op."""
     rt = runtime.current()
@@ -54,12 +48,8 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
                 "ids": ids,
                 "token": lease_token,
                 "run_token": run_token,
-                "lease_seconds": max(
-                    (
-                        task_lease_seconds(e, rt.settings.webhook.lease_grace)
-                        for e in rt.settings.webhook.endpoints
-                    ),
-                    default=60.0,
+                "lease_seconds": leases.task_seconds(
+                    rt.settings.webhook.endpoints, rt.settings.webhook.lease_grace
                 ),
             },
         ).fetchall()

@@ -97,9 +97,7 @@ def read_local(conn: Connection[Any]) -> Local:
 
 def differs(row: Mapping[str, Any] | None, state: Mapping[str, Any]) -> bool:
     """Whether storing `state` would change `row` (bookkeeping columns aside): mirror's rule."""
-    if row is None:
-        return True
-    return any(row[c] != v for c, v in state.items() if c not in mirror.BOOKKEEPING)
+    return row is None or mirror.is_change(row, state)
 
 
 def plan(local: Local, snapshot: Snapshot, now: datetime) -> list[Change]:
