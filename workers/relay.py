@@ -24,11 +24,13 @@ from typing import Any
 import psycopg
 from psycopg import Connection, sql
 
+from services import tracing
 from services.config import Endpoint, Settings
 from services.config_values import listen
 from services.db.queries import query
 from services.jobs import schedule_for
 from services.outbox import CHANNEL
+from workers import leases
 from workers.cleanup import Retention
 from workers.relay_probe import Heartbeat, serve_probe
 
@@ -39,11 +41,6 @@ PROBE_VARIABLE = "WG_WEBHOOKS_RELAY_PROBE"  # host:port of the liveness probe, s
 # Tasks in flight per endpoint: a black-holed endpoint holds at most this many worker threads
 # (each for up to its timeout), however its events trickle in; the others keep flowing.
 MAX_TASKS_PER_ENDPOINT = 4
-
-
-def claim_lease_seconds(endpoint: Endpoint, grace: float) -> float:
-    """Queue wait (the grace) + one POST round + margin: a crashed worker's work comes back soon."""
-    return grace + endpoint.timeout + 5.0
 
 
 def batch_size(endpoint: Endpoint, configured: int) -> int:
@@ -84,7 +81,7 @@ def claim(conn: Connection[Any], settings: Settings) -> list[Claim]:
                         "endpoints": free,
                         "caps": [endpoints[n].max_in_flight for n in free],
                         "lease_seconds": [
-                            claim_lease_seconds(endpoints[n], settings.webhook.lease_grace)
+                            leases.claim_seconds(endpoints[n], settings.webhook.lease_grace)
                             for n in free
                         ],
                         "batches": [
@@ -190,8 +187,13 @@ class Relay:
                     if (count := reclaim_expired(conn)) > 0:
                         log.warning("reclaimed %d expired leases", count)
                     last_reclaim = time.monotonic()
+                began = tracing.now_ns()
                 claims = claim(conn, self.settings)
-                self._publish_all(conn, claims)
+                if claims:  # a span per round that claimed something (not per idle poll)
+                    count = sum(len(c.ids) for c in claims)
+                    with tracing.span("relay claim", {"wg_webhooks.deliveries": count},
+                                      start_ns=began):  # fmt: skip
+                        self._publish_all(conn, claims)
                 for claimed in claims:
                     log.debug(
                         "claimed %d deliveries for %s",
@@ -267,4 +269,5 @@ if __name__ == "__main__":
 
     settings = settings_from_environment()
     setup_logging(settings.advanced)
+    tracing.setup("relay")
     main(settings, os.environ.get(PROBE_VARIABLE, ""))

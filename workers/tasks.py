@@ -9,22 +9,16 @@ from typing import Any
 
 import psycopg
 
-from services.config import Endpoint
 from services.db.queries import query
 from services.endpoint_health import record_outcomes
-from workers import runtime
+from workers import leases, runtime
 from workers.app import app
 from workers.delivery import Job, Sent, send_batch
 
 log = logging.getLogger(__name__)
 
 
-def task_lease_seconds(endpoint: Endpoint, grace: float) -> float:
-    """How long a started task may hold its deliveries: one POST round plus the grace."""
-    return endpoint.timeout + min(grace, 60.0) + 5.0
-
-
-@app.task(name="webhooks.deliver", acks_late=False, ignore_result=True)
+@app.task(name="webhooks.deliver")
 def deliver(delivery_ids: list[int], lease_token: str) -> int:
     """POST the leased deliveries, record every attempt; a stale message is a no-op."""
     rt = runtime.current()
@@ -54,12 +48,8 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
                 "ids": ids,
                 "token": lease_token,
                 "run_token": run_token,
-                "lease_seconds": max(
-                    (
-                        task_lease_seconds(e, rt.settings.webhook.lease_grace)
-                        for e in rt.settings.webhook.endpoints
-                    ),
-                    default=60.0,
+                "lease_seconds": leases.task_seconds(
+                    rt.settings.webhook.endpoints, rt.settings.webhook.lease_grace
                 ),
             },
         ).fetchall()
@@ -69,9 +59,9 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
 
 def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
     by_endpoint: dict[str, list[Job]] = {}
-    for delivery_id, webhook_id, endpoint_name, attempts, body, created_at in rows:
+    for delivery_id, webhook_id, endpoint_name, attempts, body, created_at, trace in rows:
         by_endpoint.setdefault(endpoint_name, []).append(
-            Job(delivery_id, webhook_id, attempts, body, created_at)
+            Job(delivery_id, webhook_id, attempts, body, created_at, trace)
         )
     sent: list[Sent] = []
     counts: dict[str, tuple[int, int]] = {}
@@ -82,7 +72,9 @@ def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
                 "endpoint %s is no longer configured; its leases will expire", endpoint_name
             )
             continue
-        results = send_batch(endpoint, jobs)
+        results = send_batch(
+            endpoint, jobs, block_private=rt.settings.webhook.block_private_networks
+        )
         for one in results:
             _log_attempt(endpoint_name, one)
         delivered = sum(1 for s in results if s.outcome.status == "delivered")
@@ -121,7 +113,7 @@ def _log_attempt(endpoint_name: str, sent: Sent) -> None:
         answer,
         sent.outcome.status,
         extra={
-            "event_id": job.webhook_id,  # evt_...: the event as receivers know it
+            "event_id": job.webhook_id,  # the webhook-id header: what the receiver sees
             "delivery_id": job.delivery_id,
             "endpoint": endpoint_name,
             "attempt": job.attempts + 1,

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import requests
 
-from services.cli.up import _json_of
+from services.cli.child_output import json_of as _json_of
 from services.config import Settings
 from services.embedded import free_port
 from tests.support.processes import Processes
