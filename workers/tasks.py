@@ -15,13 +15,25 @@ from services.endpoint_health import record_outcomes
 from workers import runtime
 from workers.app import app
 from workers.delivery import Job, Sent, send_batch
+from workers.heartbeat import LEASE_SECONDS, heartbeat
 
 log = logging.getLogger(__name__)
 
 
 def task_lease_seconds(endpoint: Endpoint, grace: float) -> float:
-    """How long a started task may hold its deliveries: one POST round plus the grace."""
+    """The longest a started task may keep its deliveries (its heartbeat renews the short
+    lease up to this): one POST round plus the grace."""
     return endpoint.timeout + min(grace, 60.0) + 5.0
+
+
+def _longest_hold(rt: runtime.Runtime) -> float:
+    return max(
+        (
+            task_lease_seconds(e, rt.settings.webhook.lease_grace)
+            for e in rt.settings.webhook.endpoints
+        ),
+        default=60.0,
+    )
 
 
 @app.task(name="webhooks.deliver", acks_late=False, ignore_result=True)
@@ -40,7 +52,8 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
     if not rows:
         log.info("stale or duplicate message for lease %s: nothing to do", lease_token)
         return 0
-    return _deliver_rows(rt, rows, run_token)
+    with heartbeat.holding(run_token, [row[0] for row in rows], _longest_hold(rt)):
+        return _deliver_rows(rt, rows, run_token)
 
 
 def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str) -> list[Any]:
@@ -54,13 +67,7 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
                 "ids": ids,
                 "token": lease_token,
                 "run_token": run_token,
-                "lease_seconds": max(
-                    (
-                        task_lease_seconds(e, rt.settings.webhook.lease_grace)
-                        for e in rt.settings.webhook.endpoints
-                    ),
-                    default=60.0,
-                ),
+                "lease_seconds": LEASE_SECONDS,  # short: the heartbeat renews it
             },
         ).fetchall()
         conn.commit()
