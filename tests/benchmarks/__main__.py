@@ -26,7 +26,14 @@ BUDGET_SECONDS = 600.0
 
 def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
     """(figure numbers, seconds a full run of them takes here at most, the function)."""
-    from tests.benchmarks import fig_api, fig_backlog, fig_latency, fig_slow, fig_throughput
+    from tests.benchmarks import (
+        fig_api,
+        fig_backlog,
+        fig_latency,
+        fig_recovery,
+        fig_slow,
+        fig_throughput,
+    )
 
     return [
         ((1,), 30, fig_throughput.figure_1),
@@ -38,6 +45,7 @@ def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
         ((5, 6), 75, fig_api.figures_5_and_6),
         ((7,), 120, fig_backlog.figure_7),
         ((11,), 45, fig_slow.figure_11),
+        ((12,), 60, fig_recovery.figure_12),
     ]
 
 
