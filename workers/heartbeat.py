@@ -1,15 +1,15 @@
 """Liveness instead of long leases: a started task's lease is short and renewed while it works.
 
-A task takes its deliveries over for `LEASE_SECONDS` (`start_lease`). While it POSTs and
-records, one thread per worker process renews the leases of all its working tasks every
-`BEAT_EVERY` seconds, in one statement. A worker that is killed stops renewing: its rows expire
-within `LEASE_SECONDS` and the relay hands them out again, instead of after the longest a task
-may take. A task that outlives `hold_for` (stuck, not slow: it is the old fixed lease) is
-renewed no more, so a hung worker cannot keep rows forever.
+A task takes its deliveries over for `leases.STARTED_SECONDS` (`start_lease`). While it POSTs
+and records, one thread per worker process renews the leases of all its working tasks every
+`leases.RENEW_EVERY` seconds, in one statement. A worker that is killed stops renewing: its rows
+expire within `STARTED_SECONDS` and the relay hands them out again, instead of after the
+longest a task may take. A task that outlives `hold_for` (`leases.task_seconds`: stuck, not
+slow) is renewed no more, so a hung worker cannot keep rows forever.
 
 Two tasks never POST one delivery at once while the heartbeat reaches Postgres: the lease
 never lapses, so the relay never reclaims it. A worker cut off from Postgres for longer than
-`LEASE_SECONDS` while it POSTs may see its rows sent again by another worker: a duplicate, as
+`STARTED_SECONDS` while it POSTs may see its rows sent again by another worker: a duplicate, as
 after a kill, which receivers drop by `webhook-id`.
 """
 
@@ -26,12 +26,9 @@ from dataclasses import dataclass
 import psycopg
 
 from services.db.queries import query
-from workers import runtime
+from workers import leases, runtime
 
 log = logging.getLogger(__name__)
-
-LEASE_SECONDS = 8.0  # a started task's lease, from its start or its last renewal
-BEAT_EVERY = 2.0  # four renewals per lease: a missed one or two cost nothing
 
 
 @dataclass
@@ -73,7 +70,7 @@ class Heartbeat:
 
     def _run(self) -> None:
         while True:
-            time.sleep(BEAT_EVERY)
+            time.sleep(leases.RENEW_EVERY)
             tokens, ids = self._due()
             if tokens:
                 try:
@@ -90,7 +87,7 @@ def renew(rt: runtime.Runtime, tokens: list[str], ids: list[int]) -> int:
         conn.execute("SET LOCAL synchronous_commit = off")
         renewed = conn.execute(
             query("renew_leases"),
-            {"tokens": tokens, "ids": ids, "lease_seconds": LEASE_SECONDS},
+            {"tokens": tokens, "ids": ids, "lease_seconds": leases.STARTED_SECONDS},
         ).rowcount
         conn.commit()
     return renewed

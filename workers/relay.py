@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import threading
 import time
@@ -25,25 +26,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from psycopg import Connection
+from psycopg import Connection, sql
 
+from services import tracing
 from services.config import Endpoint, Settings
+from services.config_values import listen
 from services.db.queries import query
+from services.jobs import schedule_for
 from services.outbox import CHANNEL
+from workers import leases
 from workers.cleanup import Retention
+from workers.relay_probe import Heartbeat, serve_probe
 
 log = logging.getLogger("wg_webhooks.relay")
 
 RECLAIM_EVERY = 1.0  # expired leases, and whether the queue was lost (one GET)
 QUEUE_MARKER = "wg-webhooks:queue-marker"
+PROBE_VARIABLE = "WG_WEBHOOKS_RELAY_PROBE"  # host:port of the liveness probe, set by the CLI
 # Tasks in flight per endpoint: a black-holed endpoint holds at most this many worker threads
 # (each for up to its timeout), however its events trickle in; the others keep flowing.
 MAX_TASKS_PER_ENDPOINT = 4
-
-
-def claim_lease_seconds(endpoint: Endpoint, grace: float) -> float:
-    """Queue wait (the grace) + one POST round + margin: a crashed worker's work comes back soon."""
-    return grace + endpoint.timeout + 5.0
 
 
 def batch_size(endpoint: Endpoint, configured: int) -> int:
@@ -84,7 +86,7 @@ def claim(conn: Connection[Any], settings: Settings) -> list[Claim]:
                         "endpoints": free,
                         "caps": [endpoints[n].max_in_flight for n in free],
                         "lease_seconds": [
-                            claim_lease_seconds(endpoints[n], settings.webhook.lease_grace)
+                            leases.claim_seconds(endpoints[n], settings.webhook.lease_grace)
                             for n in free
                         ],
                         "batches": [
@@ -183,10 +185,14 @@ class Relay:
         # a relay given its own publisher (tests) has no queue to watch
         watch = publish is None and bool(settings.redis_url)
         self.queue = QueueWatch(settings.redis_url) if watch else None
+        self.heartbeat = Heartbeat()  # the liveness probe reads it
+        # reconcile with wg-portal, or the expired-peers check: one replica runs each turn
+        self.periodic = schedule_for(settings)
 
     def stop(self) -> None:
         self.stopping.set()
         self.retention.stop()
+        self.periodic.stop()
 
     def run(self) -> None:
         log.info(
@@ -194,6 +200,7 @@ class Relay:
             ", ".join(e.name for e in self.settings.webhook.endpoints) or "(none)",
         )
         while not self.stopping.is_set():
+            self.heartbeat.beat()
             try:
                 self._serve()
             except psycopg.OperationalError as exc:
@@ -208,18 +215,30 @@ class Relay:
             psycopg.connect(dsn, autocommit=True, application_name=name) as listen,
             psycopg.connect(dsn, application_name=name) as conn,
         ):
-            listen.execute(f"LISTEN {CHANNEL}")
+            listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
             no_fsync_wait(conn)
             last_reclaim = 0.0
             while not self.stopping.is_set():
+                self.heartbeat.beat()
                 self.retention.maybe_run()  # at most hourly, in its own thread, one cluster-wide
+                self.periodic.maybe_run()
                 if time.monotonic() - last_reclaim >= RECLAIM_EVERY:
                     self._recover(conn)
                     last_reclaim = time.monotonic()
+                began = tracing.now_ns()
                 claims = claim(conn, self.settings)
-                self._publish_all(conn, claims)
-                if claims and log.isEnabledFor(logging.DEBUG):
-                    log.debug("claimed %s", ", ".join(f"{c.endpoint}:{len(c.ids)}" for c in claims))
+                if claims:  # a span per round that claimed something (not per idle poll)
+                    count = sum(len(c.ids) for c in claims)
+                    with tracing.span("relay claim", {"wg_webhooks.deliveries": count},
+                                      start_ns=began):  # fmt: skip
+                        self._publish_all(conn, claims)
+                for claimed in claims:
+                    log.debug(
+                        "claimed %d deliveries for %s",
+                        len(claimed.ids),
+                        claimed.endpoint,
+                        extra={"endpoint": claimed.endpoint},
+                    )
                 if self._filled_a_batch(claims):
                     continue  # there may be more, and room for it: claim again at once
                 # Otherwise everything claimable now was claimed: what is left waits for room
@@ -259,6 +278,7 @@ class Relay:
                     len(claimed.ids),
                     claimed.endpoint,
                     type(exc).__name__,
+                    extra={"endpoint": claimed.endpoint},
                 )
                 release(conn, claimed.token)
                 self.stopping.wait(0.5)
@@ -279,8 +299,12 @@ class Relay:
             pass
 
 
-def main(settings: Settings) -> None:
+def main(settings: Settings, probe: str = "") -> None:
+    """Run a relay until SIGTERM/SIGINT; with `probe` ("host:port") serve its liveness probe."""
     relay = Relay(settings)
+    if probe:
+        address = listen(probe)
+        serve_probe(address.host, address.port, relay.heartbeat)
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping after this round", signum)
@@ -295,5 +319,7 @@ if __name__ == "__main__":
     from services.cli.logging_setup import setup_logging
     from workers.runtime import settings_from_environment
 
-    setup_logging()
-    main(settings_from_environment())
+    settings = settings_from_environment()
+    setup_logging(settings.advanced)
+    tracing.setup("relay")
+    main(settings, os.environ.get(PROBE_VARIABLE, ""))

@@ -9,34 +9,17 @@ from typing import Any
 
 import psycopg
 
-from services.config import Endpoint
 from services.db.queries import query
 from services.endpoint_health import record_outcomes
-from workers import runtime
+from workers import leases, runtime
 from workers.app import app
 from workers.delivery import Job, Sent, send_batch
-from workers.heartbeat import LEASE_SECONDS, heartbeat
+from workers.heartbeat import heartbeat
 
 log = logging.getLogger(__name__)
 
 
-def task_lease_seconds(endpoint: Endpoint, grace: float) -> float:
-    """The longest a started task may keep its deliveries (its heartbeat renews the short
-    lease up to this): one POST round plus the grace."""
-    return endpoint.timeout + min(grace, 60.0) + 5.0
-
-
-def _longest_hold(rt: runtime.Runtime) -> float:
-    return max(
-        (
-            task_lease_seconds(e, rt.settings.webhook.lease_grace)
-            for e in rt.settings.webhook.endpoints
-        ),
-        default=60.0,
-    )
-
-
-@app.task(name="webhooks.deliver", acks_late=False, ignore_result=True)
+@app.task(name="webhooks.deliver")
 def deliver(delivery_ids: list[int], lease_token: str) -> int:
     """POST the leased deliveries, record every attempt; a stale message is a no-op."""
     rt = runtime.current()
@@ -52,7 +35,8 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
     if not rows:
         log.info("stale or duplicate message for lease %s: nothing to do", lease_token)
         return 0
-    with heartbeat.holding(run_token, [row[0] for row in rows], _longest_hold(rt)):
+    hold_for = leases.task_seconds(rt.settings.webhook.endpoints, rt.settings.webhook.lease_grace)
+    with heartbeat.holding(run_token, [row[0] for row in rows], hold_for):
         return _deliver_rows(rt, rows, run_token)
 
 
@@ -67,7 +51,7 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
                 "ids": ids,
                 "token": lease_token,
                 "run_token": run_token,
-                "lease_seconds": LEASE_SECONDS,  # short: the heartbeat renews it
+                "lease_seconds": leases.STARTED_SECONDS,  # short: the heartbeat renews it
             },
         ).fetchall()
         conn.commit()
@@ -76,9 +60,9 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
 
 def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
     by_endpoint: dict[str, list[Job]] = {}
-    for delivery_id, webhook_id, endpoint_name, attempts, body, created_at in rows:
+    for delivery_id, webhook_id, endpoint_name, attempts, body, created_at, trace in rows:
         by_endpoint.setdefault(endpoint_name, []).append(
-            Job(delivery_id, webhook_id, attempts, body, created_at)
+            Job(delivery_id, webhook_id, attempts, body, created_at, trace)
         )
     sent: list[Sent] = []
     counts: dict[str, tuple[int, int]] = {}
@@ -89,7 +73,11 @@ def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
                 "endpoint %s is no longer configured; its leases will expire", endpoint_name
             )
             continue
-        results = send_batch(endpoint, jobs)
+        results = send_batch(
+            endpoint, jobs, block_private=rt.settings.webhook.block_private_networks
+        )
+        for one in results:
+            _log_attempt(endpoint_name, one)
         delivered = sum(1 for s in results if s.outcome.status == "delivered")
         counts[endpoint_name] = (delivered, len(results) - delivered)
         sent.extend(results)
@@ -111,6 +99,27 @@ def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
             log.warning("database unavailable recording results (%s); retrying", _short(exc))
             time.sleep(pause)
     return 0
+
+
+def _log_attempt(endpoint_name: str, sent: Sent) -> None:
+    """One line per POST (DEBUG when delivered): JSON logs carry its ids as fields."""
+    result, job = sent.result, sent.job
+    answer = f"HTTP {result.status_code}" if result.status_code is not None else result.error
+    log.log(
+        logging.DEBUG if sent.outcome.status == "delivered" else logging.INFO,
+        "delivery %d attempt %d to %s: %s -> %s",
+        job.delivery_id,
+        job.attempts + 1,
+        endpoint_name,
+        answer,
+        sent.outcome.status,
+        extra={
+            "event_id": job.webhook_id,  # the webhook-id header: what the receiver sees
+            "delivery_id": job.delivery_id,
+            "endpoint": endpoint_name,
+            "attempt": job.attempts + 1,
+        },
+    )
 
 
 def _short(exc: BaseException) -> str:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from services.api.errors import ApiError
-from services.api.state import state_of
+from services.api.state import ApiState, state_of
+from services.db.queries import query
 
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="wg-portal"'}
 
@@ -42,8 +43,13 @@ def _credentials(request: Request) -> tuple[str, str]:
 
 
 def authenticate(request: Request) -> Principal:
-    state = state_of(request)
     user, token = _credentials(request)
+    return check_credentials(state_of(request), user, token)
+
+
+def check_credentials(state: ApiState, user: str, token: str) -> Principal:
+    """User identifier + API token -> who it is (ApiError 401/403 otherwise). The console's
+    sign-in form asks the same question as the API's Basic auth, so both ask it here."""
     core = state.settings.core
     if (
         core.admin_api_token
@@ -52,11 +58,7 @@ def authenticate(request: Request) -> Principal:
     ):
         return Principal(core.admin_user, True)
     with state.pool.connection() as conn:
-        row = conn.execute(
-            "SELECT api_token, is_admin, disabled IS NOT NULL, locked IS NOT NULL"
-            " FROM users WHERE identifier = %s",
-            (user,),
-        ).fetchone()
+        row = conn.execute(query("user_credentials"), {"identifier": user}).fetchone()
     if row is None or not row[0] or not hmac.compare_digest(row[0].encode(), token.encode()):
         raise ApiError(401, "wrong credentials", _CHALLENGE)
     if row[2] or row[3]:

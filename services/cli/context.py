@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from services import embedded
+from services.cli.logging_setup import setup_logging
 from services.config import Settings, load_settings
 from services.db.namespace import in_schema
 
@@ -15,11 +16,13 @@ HOSTS_CHECKED = "WG_WEBHOOKS_HOSTS_CHECKED"
 
 
 def load(config_path: str | None, *, resolve_hosts: bool = False) -> Settings:
-    """The settings; with `resolve_hosts` (the services that run) every webhook host name must
-    resolve at start-up too, unless the parent already checked it."""
-    resolve = resolve_hosts and os.environ.get(HOSTS_CHECKED) != "1"
-    settings = load_settings(config_path, resolve_hosts=resolve)
-    if resolve:
+    """The settings, with this process's logging set up from them; with `resolve_hosts` (the
+    services that run) every webhook host name must resolve at start-up too, unless the parent
+    already checked it (the check may log, so it runs once logging is set up)."""
+    settings = load_settings(config_path)
+    setup_logging(settings.advanced)
+    if resolve_hosts and os.environ.get(HOSTS_CHECKED) != "1":
+        load_settings(config_path, resolve_hosts=True)
         os.environ[HOSTS_CHECKED] = "1"
     if settings.source:
         # children (Celery, relay, sink) read the same file through the environment

@@ -18,9 +18,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from services.cli import context
-from services.cli.logging_setup import setup_logging
+from services.cli.child_output import ChildOutput
+from services.cli.logging_setup import json_line
 from services.config import Settings
 from services.db.migrate import migrate
 from services.embedded import free_port
@@ -49,6 +51,7 @@ class Child:
     next_start: float = 0.0
     started_at: float = 0.0
     readers: list[threading.Thread] = field(default_factory=list)
+    output: ChildOutput | None = None  # set by `run`: where its lines go
 
     def start(self, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
@@ -66,10 +69,25 @@ class Child:
         self.readers = [reader]
 
     def _pump(self, process: subprocess.Popen[bytes]) -> None:
-        assert process.stdout is not None
-        for line in iter(process.stdout.readline, b""):
-            sys.stdout.write(f"[{self.name}] {line.decode('utf-8', errors='replace')}")
-            sys.stdout.flush()
+        assert process.stdout is not None and self.output is not None
+        self.output.open()
+        try:
+            for raw in iter(process.stdout.readline, b""):
+                self.output.line(raw)
+        finally:
+            self.output.close()
+
+
+def _say(log_json: bool, message: str, prefix: str = "[up] ") -> None:
+    """A line (or the banner) of `up` itself; with log_json one JSON object."""
+    if log_json:
+        print(json_line(message, component="up"), flush=True)
+    else:
+        print(f"{prefix}{message}", flush=True)
+
+
+def _log_dir(settings: Settings) -> Path:
+    return settings.data_dir / "logs"
 
 
 def _kept_secret(settings: Settings, configured: str, name: str, make: str) -> tuple[str, bool]:
@@ -149,17 +167,17 @@ def _banner(
     else:
         for endpoint in settings.webhook.endpoints:
             lines.append(f"  endpoint   {endpoint.name} -> {endpoint.url}")
+    lines.append(f"  logs       {_log_dir(settings)}/<component>.log   (all; here: warnings)")
     lines.append("  stop       Ctrl-C")
     lines.append("")
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    setup_logging()
     settings = context.load(args.config, resolve_hosts=True)
     settings, stack = context.with_servers(settings)
     for note in stack.notes:
-        print(f"[up] {note}", flush=True)
+        _say(settings.advanced.log_json, note)
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -170,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
     children: list[Child] = []
     try:
         applied = migrate(settings.database_dsn)
-        print(f"[up] migrations: {len(applied)} applied", flush=True)
+        _say(settings.advanced.log_json, f"migrations: {len(applied)} applied")
         token, generated = _admin_token(settings)
         env = dict(os.environ)
         env["WG_PORTAL_CORE_ADMIN_API_TOKEN"] = token
@@ -179,17 +197,16 @@ def run(args: argparse.Namespace) -> int:
         env["PYTHONUNBUFFERED"] = "1"
         children = plan(settings, args, env)
         for child in children:
+            child.output = ChildOutput(child.name, _log_dir(settings), settings.advanced.log_json)
             child.start(env)
         if _wait_ready(settings, stopping):
-            print(
-                _banner(settings, token, generated, flower_auth, flower_generated, children),
-                flush=True,
-            )
+            banner = _banner(settings, token, generated, flower_auth, flower_generated, children)
+            _say(settings.advanced.log_json, banner, prefix="")
         _supervise(children, env, stopping)
     finally:
         _stop_all(children)
         stack.stop()
-        print("[up] stopped", flush=True)
+        _say(settings.advanced.log_json, "stopped")
     return 0
 
 
@@ -217,9 +234,9 @@ def _supervise(children: list[Child], env: dict[str, str], stopping: threading.E
                 if now - child.started_at > 60:
                     child.restarts = 0  # it ran a good while: start the backoff over
                 delay = min(30.0, 2.0**child.restarts)
-                print(
-                    f"[up] {child.name} exited with code {code}; restarting in {delay:g}s",
-                    flush=True,
+                _say(
+                    child.output is not None and child.output.log_json,
+                    f"{child.name} exited with code {code}; restarting in {delay:g}s",
                 )
                 child.restarts += 1
                 child.next_start = now + delay
@@ -241,7 +258,8 @@ def _stop_all(children: list[Child]) -> None:
         try:
             child.process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            print(f"[up] {child.name} did not stop in time: killed", flush=True)
+            log_json = child.output is not None and child.output.log_json
+            _say(log_json, f"{child.name} did not stop in time: killed")
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.process.pid, signal.SIGKILL)
             child.process.wait()

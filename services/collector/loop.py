@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from services import tracing
 from services.collector.dump import DumpError, parse_dump
 from services.collector.source import DumpSource, DumpUnavailable, ToolMissing
 from services.collector.status import Observed, record_observation
@@ -66,7 +67,15 @@ class Collector:
         self.last: Observed | None = None
 
     def cycle(self) -> Outcome:
-        """Read, parse and record once; never raises for a bad dump or a database outage."""
+        """Read, parse and record once; never raises for a bad dump or a database outage. A
+        span when tracing: the connect/disconnect events it records are its children."""
+        with tracing.span("collector round") as span:
+            outcome = self._cycle()
+            if span is not None:
+                span.set_attribute("wg_webhooks.outcome", outcome.name.lower())
+        return outcome
+
+    def _cycle(self) -> Outcome:
         try:
             text = self.source.read()
         except ToolMissing as exc:

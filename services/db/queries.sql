@@ -3,8 +3,8 @@
 WITH key_lock AS (
     SELECT pg_advisory_xact_lock(hashtextextended(%(ordering_key)s, 0))
 ), new_event AS (
-    INSERT INTO webhook_events (event, entity, identifier, body)
-    SELECT %(event)s, %(entity)s, %(identifier)s, %(body)s FROM key_lock
+    INSERT INTO webhook_events (event, entity, identifier, body, trace_context)
+    SELECT %(event)s, %(entity)s, %(identifier)s, %(body)s, %(trace_context)s FROM key_lock
     RETURNING id
 ), fan_out AS (
     INSERT INTO webhook_deliveries (event_id, endpoint, ordering_key)
@@ -129,7 +129,7 @@ WITH started AS (
     WHERE id = ANY(%(ids)s::bigint[]) AND lease_token = %(token)s AND status = 'leased'
     RETURNING id, event_id, endpoint, attempts
 )
-SELECT s.id, e.webhook_id, s.endpoint, s.attempts, e.body, e.created_at
+SELECT s.id, e.webhook_id, s.endpoint, s.attempts, e.body, e.created_at, e.trace_context
 FROM started s JOIN webhook_events e ON e.id = s.event_id
 ORDER BY s.id;
 

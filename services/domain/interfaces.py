@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 
 from services import outbox
 from services.config import Settings
+from services.db.queries import query
 from services.domain import addresses, peers, tables
 from services.domain.errors import Conflict, Invalid, NotFound
 from services.domain.keys import generate_keypair, public_key_of
@@ -26,16 +27,6 @@ TABLE = "interfaces"
 DELETED = "deleted"
 DEFAULT_MTU = 1420
 DEFAULT_KEEPALIVE = 16
-
-_WITH_COUNTS = """
-SELECT i.*,
-       count(p.identifier) AS total_peers,
-       count(p.identifier) FILTER (WHERE p.disabled IS NULL) AS enabled_peers
-FROM interfaces i LEFT JOIN peers p ON p.interface_identifier = i.identifier
-{where}
-GROUP BY i.identifier
-ORDER BY i.identifier
-"""
 
 
 @dataclass(frozen=True)
@@ -97,7 +88,7 @@ def _check(fields: InterfaceFields) -> None:
         raise Invalid("PublicKey: does not belong to PrivateKey")
 
 
-def _record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
+def record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
     outbox.record(
         conn,
         settings.webhook.endpoints,
@@ -111,13 +102,12 @@ def _record(conn: Connection[Any], settings: Settings, event: str, row: dict[str
 def get(conn: Connection[Any], identifier: str) -> dict[str, Any] | None:
     """The interface with `total_peers` and `enabled_peers`, or None."""
     with conn.cursor(row_factory=dict_row) as cur:
-        query = _WITH_COUNTS.format(where="WHERE i.identifier = %s")
-        return cur.execute(query.encode(), (identifier,)).fetchone()
+        return cur.execute(query("interface_with_counts"), {"identifier": identifier}).fetchone()
 
 
 def get_all(conn: Connection[Any]) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(_WITH_COUNTS.format(where="").encode()).fetchall()
+        return cur.execute(query("interfaces_with_counts")).fetchall()
 
 
 def create(
@@ -131,7 +121,7 @@ def create(
     row = tables.insert(conn, TABLE, values)
     if row is None:
         raise Conflict(f"interface {fields.identifier} already exists")
-    _record(conn, settings, "create", row)
+    record(conn, settings, "create", row)
     return row
 
 
@@ -153,7 +143,7 @@ def update(
         return existing
     values.update(updated_by=actor, updated_at=now)
     row = tables.update(conn, TABLE, identifier, values)
-    _record(conn, settings, "update", row)
+    record(conn, settings, "update", row)
     return row
 
 
@@ -165,7 +155,7 @@ def delete(conn: Connection[Any], settings: Settings, identifier: str) -> None:
     for peer in peers.for_interface(conn, identifier, lock=True):
         peers.remove(conn, settings, peer)
     tables.delete(conn, TABLE, identifier)
-    _record(
+    record(
         conn,
         settings,
         "delete",
@@ -182,9 +172,7 @@ def prepare(conn: Connection[Any], settings: Settings, actor: str) -> dict[str, 
     names: set[str] = set()
     ports: set[int] = set()
     used: list[addresses.Network] = []
-    for name, port, cidrs in conn.execute(
-        "SELECT identifier, listen_port, addresses FROM interfaces"
-    ):
+    for name, port, cidrs in conn.execute(query("interfaces_in_use")):
         names.add(name)
         ports.add(port)
         used.extend(addresses.network_of(c) for c in cidrs)

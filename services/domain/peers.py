@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from services import outbox
 from services.config import Settings
+from services.db.queries import query
 from services.domain import addresses, tables
 from services.domain.errors import Conflict, Invalid, NotFound
 from services.domain.keys import generate_keypair, generate_preshared_key, public_key_of
@@ -26,6 +27,8 @@ from services.payloads.peer import peer_payload
 TABLE = "peers"
 USER_DELETED = "user deleted"
 USER_DISABLED = "user disabled"
+EXPIRED = "expired"
+SYSTEM_ACTOR = "_WG_SYS_ADMIN_"  # wg-portal's actor for what it does by itself
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ def _check(conn: Connection[Any], settings: Settings, fields: PeerFields) -> Non
         raise Invalid(f"UserIdentifier: user {owner} does not exist")
 
 
-def _record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
+def record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
     outbox.record(
         conn,
         settings.webhook.endpoints,
@@ -138,24 +141,21 @@ def fields_of(row: dict[str, Any]) -> PeerFields:
     return PeerFields(**values)
 
 
-def _select(
-    conn: Connection[Any], where: str, value: str, lock: bool = False
-) -> list[dict[str, Any]]:
-    query = f"SELECT * FROM peers WHERE {where} = %s ORDER BY identifier"
-    if lock:
-        query += " FOR UPDATE"
+def _select(conn: Connection[Any], name: str, identifier: str) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query.encode(), (value,)).fetchall()
+        return cur.execute(query(name), {"identifier": identifier}).fetchall()
 
 
 def for_interface(
     conn: Connection[Any], interface: str, lock: bool = False
 ) -> list[dict[str, Any]]:
-    return _select(conn, "interface_identifier", interface, lock)
+    return _select(
+        conn, "peers_of_interface_for_update" if lock else "peers_of_interface", interface
+    )
 
 
 def for_user(conn: Connection[Any], user: str, lock: bool = False) -> list[dict[str, Any]]:
-    return _select(conn, "user_identifier", user, lock)
+    return _select(conn, "peers_of_user_for_update" if lock else "peers_of_user", user)
 
 
 def create(
@@ -169,7 +169,7 @@ def create(
     row = tables.insert(conn, TABLE, values)
     if row is None:
         raise Conflict(f"peer {fields.identifier} already exists")
-    _record(conn, settings, "create", row)
+    record(conn, settings, "create", row)
     return row
 
 
@@ -195,9 +195,9 @@ def update(
         raise Conflict(f"peer {fields.identifier} already exists") from None
     if rekeyed:
         # The status belongs to the old key's WireGuard peer, which no longer exists.
-        conn.execute("DELETE FROM peer_status WHERE peer_identifier = %s", (identifier,))
-        _record(conn, settings, "delete", existing)
-    _record(conn, settings, "update", row)
+        conn.execute(query("delete_peer_status"), {"identifier": identifier})
+        record(conn, settings, "delete", existing)
+    record(conn, settings, "update", row)
     return row
 
 
@@ -211,15 +211,15 @@ def delete(conn: Connection[Any], settings: Settings, identifier: str) -> None:
 def remove(conn: Connection[Any], settings: Settings, row: dict[str, Any]) -> None:
     """Delete a peer the caller has locked, with its status, and record `delete`."""
     tables.delete(conn, TABLE, row["identifier"])
-    conn.execute("DELETE FROM peer_status WHERE peer_identifier = %s", (row["identifier"],))
-    _record(conn, settings, "delete", row)
+    conn.execute(query("delete_peer_status"), {"identifier": row["identifier"]})
+    record(conn, settings, "delete", row)
 
 
 def _set(
     conn: Connection[Any], settings: Settings, row: dict[str, Any], actor: str, **values: Any
 ) -> None:
     values.update(updated_by=actor, updated_at=datetime.now(UTC))
-    _record(conn, settings, "update", tables.update(conn, TABLE, row["identifier"], values))
+    record(conn, settings, "update", tables.update(conn, TABLE, row["identifier"], values))
 
 
 def release_user(conn: Connection[Any], settings: Settings, user: str, actor: str) -> None:
@@ -261,6 +261,17 @@ def enable_for_user(conn: Connection[Any], settings: Settings, user: str, actor:
             _set(conn, settings, row, actor, disabled=None, disabled_reason="")
 
 
+def disable_expired(conn: Connection[Any], settings: Settings, now: datetime) -> list[str]:
+    """wg-portal's expiry check: disable every enabled peer whose `ExpiresAt` has passed, with
+    reason "expired" and one `update` each. A peer another transaction holds is skipped: the
+    next check finds it. Returns the identifiers disabled."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query("lock_expired_peers"), {"now": now}).fetchall()
+    for row in rows:
+        _set(conn, settings, row, SYSTEM_ACTOR, disabled=now, disabled_reason=EXPIRED)
+    return [row["identifier"] for row in rows]
+
+
 def prepare(
     conn: Connection[Any], settings: Settings, interface: str, actor: str
 ) -> dict[str, Any]:
@@ -270,7 +281,7 @@ def prepare(
         raise NotFound(f"interface {interface} not found")
     used = {addresses.address_of(a) for a in iface["addresses"]}
     for (peer_addresses,) in conn.execute(
-        "SELECT addresses FROM peers WHERE interface_identifier = %s", (interface,)
+        query("peer_addresses_of_interface"), {"identifier": interface}
     ):
         used.update(addresses.address_of(a) for a in peer_addresses)
     fresh = [

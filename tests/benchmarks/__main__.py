@@ -29,7 +29,10 @@ def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
     from tests.benchmarks import (
         fig_api,
         fig_backlog,
+        fig_console,
+        fig_ingest,
         fig_latency,
+        fig_reconcile,
         fig_recovery,
         fig_slow,
         fig_throughput,
@@ -45,7 +48,10 @@ def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
         ((5, 6), 75, fig_api.figures_5_and_6),
         ((7,), 120, fig_backlog.figure_7),
         ((11,), 45, fig_slow.figure_11),
-        ((12,), 60, fig_recovery.figure_12),
+        ((12,), 90, fig_console.figure_12),
+        ((13,), 45, fig_ingest.figure_13),
+        ((14,), 180, fig_reconcile.figure_14),
+        ((15,), 60, fig_recovery.figure_15),
     ]
 
 

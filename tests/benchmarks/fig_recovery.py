@@ -1,4 +1,4 @@
-"""Figure 12: time to recover. A steady load to 3 endpoints (receivers answering after 100 ms),
+"""Figure 15: time to recover. A steady load to 3 endpoints (receivers answering after 100 ms),
 every worker SIGKILLed mid-POST and Redis flushed at once, one new worker started: the seconds
 until every delivery is delivered (in flight, queued or pending at the kill, and the last
 events of the load, which goes on for 2 s after it), with the default lease settings.
@@ -37,14 +37,14 @@ def _open(dsn: str) -> tuple[int, int]:
     return row[0], row[1]
 
 
-def figure_12(run: Run) -> Figure:
+def figure_15(run: Run) -> Figure:
     load_seconds = run.size(10, 4)
     receivers = [start_receiver(delay_ms=DELAY_MS) for _ in range(ENDPOINTS)]
     try:
         targets = [Endpoint(f"ep{i}", r.url) for i, r in enumerate(receivers)]
-        dsn = run.stack.database("f12")
+        dsn = run.stack.database("f15")
         cfg = config([endpoint(e.name, e.url) for e in targets])  # default leases and timeout
-        with deployed(run.stack, dsn, run.logs("f12"), cfg, workers=2) as deployment:
+        with deployed(run.stack, dsn, run.logs("f15"), cfg, workers=2) as deployment:
             producer = threading.Thread(
                 target=record_steady, args=(dsn, targets, RATE, load_seconds), daemon=True
             )
@@ -74,7 +74,7 @@ def figure_12(run: Run) -> Figure:
     met = not left and recovered <= TARGET
     return run.add(
         Figure(
-            12,
+            15,
             "time to recover (all workers killed, Redis flushed)",
             f"{recovered:.1f} s" if not left else f"{left} not delivered after 120 s",
             f"<= {TARGET:.0f} s",

@@ -24,7 +24,7 @@ from tests.support.events import record_events, statuses
 from tests.support.processes import Processes
 from tests.support.receiver import Receiver, Reply
 from tests.support.waiting import wait_for
-from workers.heartbeat import LEASE_SECONDS
+from workers.leases import STARTED_SECONDS
 from workers.relay import RECLAIM_EVERY
 
 DEFAULT_LEASES = {"lease_grace": "60s", "poll_interval": "1s", "timeout": "10s"}
@@ -111,7 +111,7 @@ def test_a_task_longer_than_its_lease_keeps_its_rows_and_no_second_post_starts(
     database_url: str,
     db: psycopg.Connection[Any],
 ) -> None:
-    slow = 3 * LEASE_SECONDS
+    slow = 3 * STARTED_SECONDS
     receiver = receiver_factory(lambda _r, _q: Reply(delay=slow))
     # a second worker and two relays, ready to take over a lapsed lease
     settings, _ = start_stack(
@@ -129,7 +129,7 @@ def test_a_task_longer_than_its_lease_keeps_its_rows_and_no_second_post_starts(
         return tuple(row)
 
     first = lease()
-    time.sleep(2 * LEASE_SECONDS)
+    time.sleep(2 * STARTED_SECONDS)
     later = lease()
     wait_for(lambda: statuses(db) == {"delivered": 1}, timeout=slow + 30, what="the delivery")
 
@@ -163,7 +163,7 @@ def test_a_killed_tasks_rows_go_out_again_within_the_lease(
     wait_for(lambda: statuses(db) == {"delivered": 1}, what="the delivery recorded")
 
     assert receiver.requests[0].headers["webhook-id"] == receiver.requests[1].headers["webhook-id"]
-    assert back_in <= LEASE_SECONDS + RECLAIM_EVERY + 5.0, f"sent again after {back_in:.1f}s"
+    assert back_in <= STARTED_SECONDS + RECLAIM_EVERY + 5.0, f"sent again after {back_in:.1f}s"
 
 
 def test_a_lost_queue_gives_back_the_leases_of_its_messages_at_once(
@@ -190,7 +190,7 @@ def test_a_lost_queue_gives_back_the_leases_of_its_messages_at_once(
             ).fetchone()
             == (queued,)
         ),
-        timeout=LEASE_SECONDS,
+        timeout=STARTED_SECONDS,
         what="the queued leases given back",
     )
     procs.worker()
