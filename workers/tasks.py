@@ -14,6 +14,7 @@ from services.endpoint_health import record_outcomes
 from workers import leases, runtime
 from workers.app import app
 from workers.delivery import Job, Sent, send_batch
+from workers.heartbeat import heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,9 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
     if not rows:
         log.info("stale or duplicate message for lease %s: nothing to do", lease_token)
         return 0
-    return _deliver_rows(rt, rows, run_token)
+    hold_for = leases.task_seconds(rt.settings.webhook.endpoints, rt.settings.webhook.lease_grace)
+    with heartbeat.holding(run_token, [row[0] for row in rows], hold_for):
+        return _deliver_rows(rt, rows, run_token)
 
 
 def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str) -> list[Any]:
@@ -48,9 +51,7 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
                 "ids": ids,
                 "lease_token": lease_token,
                 "run_token": run_token,
-                "lease_seconds": leases.task_seconds(
-                    rt.settings.webhook.endpoints, rt.settings.webhook.lease_grace
-                ),
+                "lease_seconds": leases.STARTED_SECONDS,  # short: the heartbeat renews it
             },
         ).fetchall()
         conn.commit()
