@@ -213,7 +213,7 @@ def processes_factory(
 
 
 @pytest.fixture
-def api_url_factory() -> Iterator[Callable[[Settings], str]]:
+def api_url_factory() -> Iterator[Callable[..., str]]:
     """The real API (uvicorn) on a free loopback port, in this process, for the given settings."""
 
     import uvicorn
@@ -222,10 +222,14 @@ def api_url_factory() -> Iterator[Callable[[Settings], str]]:
 
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def make(settings: Settings) -> str:
+    def make(settings: Settings, wrap: Callable[[Any], Any] | None = None) -> str:
+        """`wrap`: an ASGI middleware around the app (e.g. one recording every response)."""
         port = free_port()
+        app = create_app(settings)
         server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+            uvicorn.Config(
+                wrap(app) if wrap else app, host="127.0.0.1", port=port, log_level="warning"
+            )
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

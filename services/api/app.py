@@ -26,6 +26,7 @@ from services.api import (
 )
 from services.api.state import ApiState
 from services.config import Settings
+from services.console import routes as console
 from services.db.pool import make_pool
 from services.version import VERSION
 
@@ -67,5 +68,6 @@ def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None 
     app.include_router(provisioning.router)
     app.include_router(webhooks.router)
     app.include_router(ingest.router)
+    console.install(app)
     prometheus.install(app)
     return app

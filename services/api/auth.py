@@ -51,14 +51,16 @@ def authenticate(request: Request) -> Principal:
     if wait is not None:
         raise ApiError(429, f"too many failed logins: retry in {wait}s", {"Retry-After": str(wait)})
     try:
-        return _check(state, user, token)
+        return check_credentials(state, user, token)
     except ApiError as exc:
         if exc.code == 401:
             state.brake.failed(client, user)
         raise
 
 
-def _check(state: ApiState, user: str, token: str) -> Principal:
+def check_credentials(state: ApiState, user: str, token: str) -> Principal:
+    """User identifier + API token -> who it is (ApiError 401/403 otherwise). The console's
+    sign-in form asks the same question as the API's Basic auth, so both ask it here."""
     core = state.settings.core
     if (
         core.admin_api_token

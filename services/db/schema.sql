@@ -46,9 +46,13 @@ CREATE TABLE webhook_events (
     body        text NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
     -- the webhook-id header; events older than migration 005 keep their number ('1', '2', ...)
-    webhook_id  text NOT NULL DEFAULT new_webhook_id()
+    webhook_id  text NOT NULL DEFAULT new_webhook_id(),
+    -- the W3C traceparent of the change's span (migration 011); NULL when not traced
+    trace_context text
 );
 CREATE INDEX webhook_events_created_at ON webhook_events (created_at);
+-- the console filters deliveries by identifier (a seq scan of every event without it)
+CREATE INDEX webhook_events_identifier ON webhook_events (identifier);
 
 -- One row per (event, endpoint): the delivery state machine. Postgres owns every state change.
 CREATE TABLE webhook_deliveries (
@@ -62,6 +66,8 @@ CREATE TABLE webhook_deliveries (
     next_attempt_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
     lease_token       uuid,
     lease_expires_at  timestamptz,
+    -- a worker took the lease over (heartbeat-renewed); false: its message waits in Redis
+    lease_started     boolean NOT NULL DEFAULT false,
     last_status_code  integer,
     last_error        text,
     created_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -106,6 +112,8 @@ CREATE TABLE webhook_attempts (
     outcome       text NOT NULL CHECK (outcome IN ('delivered', 'retry', 'dead'))
 );
 CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, id);
+-- appended in time order: a BRIN index finds a time window (the console's chart) for almost free
+CREATE INDEX webhook_attempts_attempted_at ON webhook_attempts USING brin (attempted_at);
 
 -- Health of each configured endpoint (the URL and secrets live in the config, never here).
 CREATE TABLE webhook_endpoints (
@@ -268,3 +276,13 @@ CREATE TABLE ingest_unrecognised (
     count   bigint NOT NULL DEFAULT 0 CHECK (count >= 0),
     PRIMARY KEY (entity, event)
 );
+
+-- The web console's sessions: only a SHA-256 of the cookie's token is kept.
+CREATE TABLE console_sessions (
+    token_hash  text PRIMARY KEY,
+    identifier  text NOT NULL,
+    csrf_token  text NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    expires_at  timestamptz NOT NULL
+);
+CREATE INDEX console_sessions_expires_at ON console_sessions (expires_at);

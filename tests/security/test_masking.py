@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.cli import up
+from services.cli import up_cmd as up
 from services.config import ConfigError, Endpoint, Settings, load_settings
 from services.masking import endpoint_secrets, mask_secrets, public_url
 from tests.support.events import record_events

@@ -5,7 +5,7 @@ anyone. `/metrics` is put behind the login here. `/healthcheck` stays open on pu
 a constant "OK" and nothing else, and orchestrator probes (a Kubernetes httpGet, the compose
 healthcheck) cannot carry a secret (SECURITY.md).
 
-Run as `python -m services.cli.flower_server -A workers.app flower ...` (what `wg-webhooks
+Run as `python -m workers.flower_server -A workers.app flower ...` (what `wg-webhooks
 flower` executes): `workers.celery_main` with the handler protected first.
 """
 
