@@ -44,8 +44,14 @@ def _credentials(request: Request) -> tuple[str, str]:
 
 def authenticate(request: Request) -> Principal:
     """The caller, or 401/403; 429 while the failed-auth brake holds (services/api/brake.py)."""
-    state = state_of(request)
     user, token = _credentials(request)
+    return braked_check(request, user, token)
+
+
+def braked_check(request: Request, user: str, token: str) -> Principal:
+    """`check_credentials` behind the failed-auth brake, for every way in that takes a token
+    (the API's Basic auth, the console's sign-in form): 429 while the brake holds."""
+    state = state_of(request)
     client = request.client.host if request.client else ""
     wait = state.brake.retry_after(client, user)
     if wait is not None:

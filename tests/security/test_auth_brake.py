@@ -14,6 +14,7 @@ import pytest
 
 from services.api.brake import CLIENT_LIMIT, USER_LIMIT, WINDOW, FailedAuthBrake
 from services.config import Settings
+from tests.console.conftest import Console
 
 ADMIN, TOKEN = "admin@wgportal.local", "test-admin-token"
 
@@ -86,3 +87,10 @@ def test_memory_stays_bounded_under_a_spray_of_identifiers() -> None:
     for i in range(1000):
         brake.failed(f"10.0.{i // 250}.{i % 250}", f"user{i}")
     assert len(brake._failures) <= 100
+
+
+def test_the_consoles_sign_in_form_is_braked_too(api: str) -> None:
+    console = Console(api)
+    answers = [console.sign_in(ADMIN, f"guess-{i}").status_code for i in range(USER_LIMIT + 1)]
+    assert answers == [401] * USER_LIMIT + [429]
+    assert console.sign_in(ADMIN, TOKEN).status_code == 429  # this client failed: braked
