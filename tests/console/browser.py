@@ -52,7 +52,7 @@ def start() -> Iterator[Any]:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
+    driver.set_page_load_timeout(90)
     try:
         yield driver
     finally:
@@ -88,7 +88,7 @@ class Recorder:
             )
 
 
-def navigate_by(driver: Any, element: Any, timeout: float = 30) -> None:
+def navigate_by(driver: Any, element: Any, timeout: float = 90) -> None:
     """Click something that loads a new page, and wait until the new page is there (a click
     returns before the browser has left the old page)."""
     from selenium.webdriver.common.by import By

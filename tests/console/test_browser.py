@@ -97,7 +97,7 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
             _count(db, "endpoint = 'billing' AND status = 'dead'") == 3
             and _count(db, "endpoint = 'audit' AND status = 'delivered'") == 3
         ),
-        timeout=60,
+        timeout=120,
         what="billing's deliveries to die and audit's to arrive",
     )
 
@@ -150,7 +150,7 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
         driver.refresh()
         return bool(driver.find_element(By.ID, "status").text == "delivered")
 
-    wait_for(delivered, timeout=30, interval=0.5, what="the re-driven delivery to be delivered")
+    wait_for(delivered, timeout=60, interval=0.5, what="the re-driven delivery to be delivered")
     _shot(driver, "redriven-delivery")
     webhook_id = db.execute(
         "SELECT e.webhook_id FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id"
@@ -169,7 +169,7 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
     assert driver.find_element(By.ID, "redriven").get_attribute("data-count") == "2"
     wait_for(
         lambda: _count(db, "endpoint = 'billing' AND status = 'delivered'") == 3,
-        timeout=30,
+        timeout=60,
         what="the bulk re-drive to be delivered",
     )
 
@@ -184,7 +184,7 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
     record_events(database_url, settings, [("update", "user", f"user{i}", {}) for i in range(2)])
     wait_for(
         lambda: _count(db, "endpoint = 'billing' AND status = 'delivered'") == 5,
-        timeout=30,
+        timeout=60,
         what="billing to get the new events",
     )
     refreshed = driver.find_element(By.ID, "overview").get_attribute("data-refreshed")
@@ -194,7 +194,7 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
         cell = box.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="audit"] td.pending')
         return box.get_attribute("data-refreshed") != refreshed and cell.text == "2"
 
-    wait_for(audit_pending_shown, timeout=25, interval=0.5, what="the overview to refresh")
+    wait_for(audit_pending_shown, timeout=45, interval=0.5, what="the overview to refresh")
     assert audit.count() == sent_to_audit
     assert _count(db, "endpoint = 'audit' AND status = 'pending'") == 2
     _shot(driver, "disabled-endpoint")
