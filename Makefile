@@ -37,10 +37,11 @@ test: $(STAMP) ## run the whole test suite against real Postgres, Redis, Celery 
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: $(STAMP) ## ruff (lint + format check) and mypy (strict on services and workers)
+lint: $(STAMP) ## ruff (lint + format check), mypy (strict on services and workers), import layering
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 .PHONY: bench
 bench: $(STAMP) ## benchmarks: prints the figures table, writes JSON and a plot under .bench/

@@ -176,6 +176,7 @@ class Endpoint:
     max_in_flight: int = default("webhook.max_in_flight")
     events: frozenset[str] = default("endpoint.events")  # empty = all
     entities: frozenset[str] = default("endpoint.entities")  # empty = all
+    propagate_trace: bool = default("endpoint.propagate_trace")  # send W3C traceparent
 
     def wants(self, event: str, entity: str) -> bool:
         return (not self.events or event in self.events) and (

@@ -13,6 +13,7 @@ from typing import Any
 
 from celery.signals import setup_logging as celery_setup_logging
 
+from services import tracing
 from services.cli.logging_setup import setup_logging
 from services.config import Advanced, ConfigError
 from workers.runtime import settings_from_environment
@@ -46,6 +47,7 @@ def main() -> None:
     except ConfigError:
         advanced = Advanced()  # the CLI validated the config before it started us
     setup_logging(advanced)
+    tracing.setup("flower" if "flower" in sys.argv else "worker")
     logging.getLogger("py.warnings").addFilter(_RootNoticeAsInfo())
     celery_setup_logging.connect(_ours_already, weak=False)
     from celery.__main__ import main as celery

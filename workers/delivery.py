@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from services import tracing
 from services.config import Endpoint
 from services.version import VERSION
 from workers import http
@@ -30,6 +31,7 @@ class Job:
     attempts: int  # attempts made before this one
     body: str
     event_created_at: datetime
+    trace_context: str | None = None  # the change's traceparent (services.tracing)
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,32 @@ def headers_for(endpoint: Endpoint, msg_id: str, body: bytes, timestamp: int) ->
 
 
 def _send_one(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
+    """One POST, as a span of the change's trace: the endpoint's name, never its URL (which may
+    hold credentials) nor the headers."""
+    attributes = {
+        "wg_webhooks.endpoint": endpoint.name,
+        "wg_webhooks.delivery_id": job.delivery_id,
+        "wg_webhooks.attempt": job.attempts + 1,
+        "http.request.method": "POST",
+    }
+    with tracing.span(
+        "webhook POST", attributes, kind="CLIENT", caused_by=job.trace_context
+    ) as span:
+        sent = _post(endpoint, job, block_private)
+        if span is not None:
+            if sent.result.status_code is not None:
+                span.set_attribute("http.response.status_code", sent.result.status_code)
+            span.set_attribute("wg_webhooks.duration_ms", sent.result.duration_ms)
+            span.set_attribute("wg_webhooks.outcome", sent.outcome.status)
+    return sent
+
+
+def _post(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
     body = job.body.encode()
     attempted_at = datetime.now(UTC)
     headers = headers_for(endpoint, job.webhook_id, body, int(time.time()))
+    if endpoint.propagate_trace and (traceparent := tracing.current_traceparent()):
+        headers["traceparent"] = traceparent
     response = http.post(endpoint.url, body, headers, endpoint.timeout, block_private=block_private)
     retry_after = (
         retry_after_of(response.status_code, response.headers)

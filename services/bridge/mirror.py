@@ -50,8 +50,28 @@ log = logging.getLogger(__name__)
 
 Entity = Literal["user", "interface", "peer"]
 
-# Columns whose change alone is not a change (wg-portal bumps them on every save).
-BOOKKEEPING = frozenset({"updated_at", "updated_by"})
+# Columns whose change alone is not a change: wg-portal bumps updated_* on every save, and
+# created_* are what reconcile (wg-portal's REST API has no such fields) can only approximate;
+# an exact value from a webhook is stored with the next real change, never sent on its own.
+BOOKKEEPING = frozenset({"updated_at", "updated_by", "created_at", "created_by"})
+# Times compared as on/off: the REST API says only whether a user or peer is disabled or
+# locked, so reconcile stores the time it saw it; wg-portal's exact time is not a new change.
+_SINCE = frozenset({"disabled", "locked"})
+
+
+def is_change(existing: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
+    """Whether storing `values` over `existing` changes anything a receiver would call a change
+    (the no-op rule; reconcile plans with it too)."""
+    for column, value in values.items():
+        if column in BOOKKEEPING:
+            continue
+        old = existing[column]
+        if column in _SINCE and (old is None) == (value is None):
+            continue
+        if old != value:
+            return True
+    return False
+
 
 _TABLES: dict[str, str] = {"user": "users", "interface": "interfaces", "peer": "peers"}
 _RECORD: dict[str, Callable[[Connection[Any], Settings, str, dict[str, Any]], None]] = {
@@ -98,7 +118,7 @@ def apply(
             assert existing is not None, f"{table} {identifier} vanished under its lock"
     if existing is not None:
         changes = {c: v for c, v in values.items() if existing[c] != v}
-        if not set(changes) - BOOKKEEPING:
+        if not is_change(existing, changes):
             return None
         row = tables.update(conn, table, identifier, _adapt(changes))
         recorded = "update"

@@ -46,7 +46,9 @@ CREATE TABLE webhook_events (
     body        text NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
     -- the webhook-id header; events older than migration 005 keep their number ('1', '2', ...)
-    webhook_id  text NOT NULL DEFAULT new_webhook_id()
+    webhook_id  text NOT NULL DEFAULT new_webhook_id(),
+    -- the W3C traceparent of the change's span (migration 011); NULL when not traced
+    trace_context text
 );
 CREATE INDEX webhook_events_created_at ON webhook_events (created_at);
 -- the console filters deliveries by identifier (a seq scan of every event without it)
@@ -64,6 +66,8 @@ CREATE TABLE webhook_deliveries (
     next_attempt_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
     lease_token       uuid,
     lease_expires_at  timestamptz,
+    -- a worker took the lease over (heartbeat-renewed); false: its message waits in Redis
+    lease_started     boolean NOT NULL DEFAULT false,
     last_status_code  integer,
     last_error        text,
     created_at        timestamptz NOT NULL DEFAULT clock_timestamp(),

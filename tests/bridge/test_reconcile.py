@@ -565,3 +565,112 @@ def test_an_entity_the_table_cannot_hold_waits_and_the_others_are_applied(
     assert outcome.failed == 1
     assert sorted(events(db)) == sorted(CREATED)
     assert db.execute("SELECT count(*) FROM interfaces WHERE identifier = 'wg9'").fetchone() == (0,)
+
+
+def webhook_peer(model: dict[str, Any]) -> dict[str, Any]:
+    """The webhook wg-portal (v2.1+) sends for a peer whose REST API model is `model`
+    (reference §3: the `...Str` lists joined with ",", omitempty fields left out)."""
+    payload: dict[str, Any] = {
+        "CreatedBy": "admin@wgportal.local",
+        "UpdatedBy": "admin@wgportal.local",
+        "CreatedAt": "2025-06-26T21:04:33.325216Z",
+        "UpdatedAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "Endpoint": model["Endpoint"]["Value"],
+        "EndpointPublicKey": model["EndpointPublicKey"]["Value"],
+        "AllowedIPsStr": ",".join(model["AllowedIPs"]["Value"]),
+        "ExtraAllowedIPsStr": ",".join(model["ExtraAllowedIPs"]),
+        "PresharedKey": model["PresharedKey"],
+        "PersistentKeepalive": model["PersistentKeepalive"]["Value"],
+        "DisplayName": model["DisplayName"],
+        "Identifier": model["Identifier"],
+        "UserIdentifier": model["UserIdentifier"],
+        "InterfaceIdentifier": model["InterfaceIdentifier"],
+    }
+    if model["Disabled"]:  # wg-portal's exact time, not the round's
+        payload["Disabled"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    if model["DisabledReason"]:
+        payload["DisabledReason"] = model["DisabledReason"]
+    if model.get("ExpiresAt"):
+        payload["ExpiresAt"] = model["ExpiresAt"] + "T00:00:00Z"
+    if model["Notes"]:
+        payload["Notes"] = model["Notes"]
+    payload.update(
+        {
+            "AutomaticallyCreated": False,
+            "PrivateKey": model["PrivateKey"],
+            "PublicKey": model["Identifier"],
+            "InterfaceType": model["Mode"],
+            "Addresses": model["Addresses"],
+            "CheckAliveAddress": model["CheckAliveAddress"],
+            "DnsStr": ",".join(model["Dns"]["Value"]),
+            "DnsSearchStr": ",".join(model["DnsSearch"]["Value"]),
+            "Mtu": model["Mtu"]["Value"],
+        }
+    )
+    return {
+        "event": "update",
+        "entity": "peer",
+        "identifier": model["Identifier"],
+        "payload": payload,
+    }
+
+
+def test_the_ingest_route_and_a_round_racing_on_one_peer_send_one_event(
+    portal: FakePortal,
+    config_factory: Callable[..., tuple[Path, Settings]],
+    api_url_factory: Callable[[Settings], str],
+    db: psycopg.Connection[Any],
+) -> None:
+    import requests
+
+    ingest_key = "Bearer ingest-key"
+    _, settings = config_factory(
+        {"url": "http://127.0.0.1:9/hook"},
+        ingest={"authentication": ingest_key},
+        portal={"url": portal.url, "api_user": API_USER, "api_token": API_TOKEN},
+    )
+    url = api_url_factory(settings) + "/ingest/wg-portal"
+    done(settings, baseline=True)
+    for attempt in range(6):
+        name = f"alpha #{attempt}"
+        portal.change("peers", ALPHA, DisplayName=name)
+        if attempt % 2:  # and disabled, then enabled again: the time never makes a second event
+            portal.change("peers", ALPHA, Disabled=attempt % 4 == 1, DisabledReason="paused")
+        body = webhook_peer(portal.peer_list("wg0")[0])
+        barrier = threading.Barrier(2)
+        answers: list[int] = []
+
+        def send(
+            body: dict[str, Any] = body,
+            barrier: threading.Barrier = barrier,
+            answers: list[int] = answers,
+        ) -> None:
+            barrier.wait()
+            answer = requests.post(
+                url, json=body, headers={"Authorization": ingest_key}, timeout=30
+            )
+            answers.append(answer.status_code)
+
+        racer = threading.Thread(target=send)
+        racer.start()
+        barrier.wait()
+        run = reconcile.run_round(settings)
+        racer.join(30)
+        assert answers == [200]
+        assert run.status is Status.DONE
+        updates = [e for e in events(db) if e == ("update", "peer", ALPHA)]
+        assert len(updates) == attempt + 1, f"attempt {attempt}: {len(updates)} updates"
+        assert payloads(db)[-1]["payload"]["DisplayName"] == name
+        # and a round after both finds nothing left to do
+        assert done(settings).differences == {"user": 0, "interface": 0, "peer": 0}
+
+
+def test_a_baseline_adopts_the_rest_when_the_table_refuses_one(
+    settings: Settings, portal: FakePortal, db: psycopg.Connection[Any]
+) -> None:
+    portal.add_interface("wg9", PrivateKey=KEYS["iface"][0], PublicKey=KEYS["iface"][1], Mtu=65000)
+    outcome = done(settings, baseline=True)
+    assert outcome.failed == 1
+    assert outcome.differences == {"user": 2, "interface": 1, "peer": 2}
+    assert events(db) == []
+    assert db.execute("SELECT identifier FROM interfaces").fetchall() == [("wg0",)]
