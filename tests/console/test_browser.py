@@ -56,6 +56,13 @@ def _shot(driver: Any, name: str) -> Path:
     return path
 
 
+def _cell(driver: Any, endpoint: str, css: str) -> str:
+    """A cell of an endpoint's overview row, found afresh (the overview refreshes itself)."""
+    from selenium.webdriver.common.by import By
+
+    return str(driver.find_element(By.CSS_SELECTOR, f'tr[data-endpoint="{endpoint}"] {css}').text)
+
+
 def _count(db: psycopg.Connection[Any], where: str) -> int:
     row = db.execute(f"SELECT count(*) FROM webhook_deliveries WHERE {where}").fetchone()
     assert row is not None
@@ -106,29 +113,27 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
     assert "/console/login" in driver.current_url
     driver.find_element(By.ID, "identifier").send_keys(ADMIN[0])
     driver.find_element(By.ID, "token").send_keys(ADMIN[1])
-    browser.navigate_by(driver, driver.find_element(By.ID, "sign-in"))
+    browser.navigate_by(driver, By.ID, "sign-in")
     wait_for(lambda: driver.current_url.endswith("/console/deliveries"), what="the deliveries")
 
     # The overview shows billing failing, with its dead deliveries.
     driver.get(url + "/console/")
-    row = driver.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="billing"]')
-    assert row.find_element(By.CSS_SELECTOR, "td.dead").text == "3"
-    assert "since " in row.find_element(By.CSS_SELECTOR, "td.failing").text
-    audit_row = driver.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="audit"]')
-    assert audit_row.find_element(By.CSS_SELECTOR, "td.delivered").text == "3"
+    assert _cell(driver, "billing", "td.dead") == "3"
+    assert "since " in _cell(driver, "billing", "td.failing")
+    assert _cell(driver, "audit", "td.delivered") == "3"
     assert driver.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline.failed")
     _shot(driver, "overview")
 
     # Filter the dead deliveries of billing, open one: why it failed, what was sent.
-    browser.navigate_by(driver, driver.find_element(By.LINK_TEXT, "Deliveries"))
+    browser.navigate_by(driver, By.LINK_TEXT, "Deliveries")
     Select(driver.find_element(By.ID, "f-status")).select_by_visible_text("dead")
     Select(driver.find_element(By.ID, "f-endpoint")).select_by_visible_text("billing")
-    browser.navigate_by(driver, driver.find_element(By.ID, "apply-filter"))
+    browser.navigate_by(driver, By.ID, "apply-filter")
     rows = driver.find_elements(By.CSS_SELECTOR, "tr.delivery")
     assert len(rows) == 3
     assert {r.find_element(By.CSS_SELECTOR, "td.status").text for r in rows} == {"dead"}
     first_id = int(rows[0].get_attribute("data-id"))
-    browser.navigate_by(driver, rows[0].find_element(By.LINK_TEXT, str(first_id)))
+    browser.navigate_by(driver, By.CSS_SELECTOR, f'tr[data-id="{first_id}"] a')
     attempts = driver.find_elements(By.CSS_SELECTOR, "#attempts li.attempt")
     assert len(attempts) == 4  # the first try and the three of the retry schedule
     assert all("HTTP 500" in a.text for a in attempts)
@@ -143,7 +148,7 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
 
     # The receiver recovers; the operator re-drives this one and watches it arrive.
     flaky.recover()
-    browser.navigate_by(driver, driver.find_element(By.ID, "redeliver"))
+    browser.navigate_by(driver, By.ID, "redeliver")
     assert "Re-driven" in driver.find_element(By.CSS_SELECTOR, "p.notice").text
 
     def delivered() -> bool:
@@ -162,10 +167,10 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
 
     # Bulk re-drive of the two left: a confirmation page with the count first.
     driver.get(url + "/console/deliveries?status=dead&endpoint=billing")
-    browser.navigate_by(driver, driver.find_element(By.ID, "bulk-redrive"))
+    browser.navigate_by(driver, By.ID, "bulk-redrive")
     assert driver.find_element(By.ID, "match-count").get_attribute("data-count") == "2"
     assert _count(db, "endpoint = 'billing' AND status = 'dead'") == 2  # asking changed nothing
-    browser.navigate_by(driver, driver.find_element(By.ID, "confirm-redrive"))
+    browser.navigate_by(driver, By.ID, "confirm-redrive")
     assert driver.find_element(By.ID, "redriven").get_attribute("data-count") == "2"
     wait_for(
         lambda: _count(db, "endpoint = 'billing' AND status = 'delivered'") == 3,
@@ -176,10 +181,8 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
     # Disable audit from the overview: new events wait for it, none is sent; the overview's
     # refresh (no reload) shows them pending.
     driver.get(url + "/console/")
-    audit_row = driver.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="audit"]')
-    browser.navigate_by(driver, audit_row.find_element(By.CSS_SELECTOR, "button.disable"))
-    audit_row = driver.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="audit"]')
-    assert audit_row.find_element(By.CSS_SELECTOR, "td.state").text.startswith("disabled")
+    browser.navigate_by(driver, By.CSS_SELECTOR, 'tr[data-endpoint="audit"] button.disable')
+    assert _cell(driver, "audit", "td.state").startswith("disabled")
     sent_to_audit = audit.count()
     record_events(database_url, settings, [("update", "user", f"user{i}", {}) for i in range(2)])
     wait_for(
