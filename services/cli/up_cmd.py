@@ -25,6 +25,7 @@ from services.cli.child_output import ChildOutput
 from services.cli.logging_setup import json_line
 from services.config import Settings
 from services.db.migrate import migrate
+from services.durations import format_duration
 from services.embedded import free_port
 
 STOP_TIMEOUT = 20.0
@@ -167,6 +168,11 @@ def _banner(
     else:
         for endpoint in settings.webhook.endpoints:
             lines.append(f"  endpoint   {endpoint.name} -> {endpoint.url}")
+    if settings.portal.url:
+        lines.append(
+            f"  wg-portal  {settings.portal.url}   reconciled every "
+            f"{format_duration(settings.portal.reconcile_interval)} (docs/bridge.md)"
+        )
     lines.append(f"  logs       {_log_dir(settings)}/<component>.log   (all; here: warnings)")
     lines.append("  stop       Ctrl-C")
     lines.append("")
