@@ -5,6 +5,10 @@ for an exporter (`OTEL_TRACES_EXPORTER`, or `OTEL_EXPORTER_OTLP_ENDPOINT` for OT
 packages are installed; `use(provider)` does it with a given provider (tests). Until then every
 function here is a no-op that imports nothing of OpenTelemetry.
 
+The API request's span is FastAPI's own (its native telemetry, on once a global tracer provider
+is set); the spans here are the outbox write, the relay's claim, the collector's round and each
+POST attempt, and Celery's through opentelemetry-instrumentation-celery.
+
 A change's trace context is kept with its event in Postgres (`webhook_events.trace_context`, a
 W3C traceparent): each POST attempt of the event's deliveries is a child of the change's span
 and links to it, whichever process, and however much later, it runs in.

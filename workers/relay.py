@@ -61,7 +61,7 @@ class Claim:
     ids: list[int]
 
 
-Publish = Callable[[Claim], None]
+Publisher = Callable[[Claim], None]
 
 
 def claim(conn: Connection[Any], settings: Settings) -> list[Claim]:
@@ -164,7 +164,7 @@ def seconds_until_next_due(conn: Connection[Any], settings: Settings) -> float |
     return max(0.0, (due - datetime.now(UTC)).total_seconds())
 
 
-def celery_publisher() -> Publish:
+def celery_publisher() -> Publisher:
     """Publish by task name through the project's Celery app (ids and token only)."""
     from workers.app import QUEUE, app
 
@@ -177,7 +177,7 @@ def celery_publisher() -> Publish:
 
 
 class Relay:
-    def __init__(self, settings: Settings, publish: Publish | None = None) -> None:
+    def __init__(self, settings: Settings, publish: Publisher | None = None) -> None:
         self.settings = settings
         self.publish = publish or celery_publisher()
         self.stopping = threading.Event()

@@ -49,7 +49,7 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
             query("start_lease"),
             {
                 "ids": ids,
-                "token": lease_token,
+                "lease_token": lease_token,
                 "run_token": run_token,
                 "lease_seconds": leases.STARTED_SECONDS,  # short: the heartbeat renews it
             },
@@ -152,12 +152,12 @@ def _health_worth_writing(counts: dict[str, tuple[int, int]]) -> dict[str, tuple
 
 
 def _record(
-    rt: runtime.Runtime, sent: list[Sent], lease_token: str, counts: dict[str, tuple[int, int]]
+    rt: runtime.Runtime, sent: list[Sent], run_token: str, counts: dict[str, tuple[int, int]]
 ) -> None:
     if not sent:
         return
     params: dict[str, Any] = {
-        "token": lease_token,
+        "run_token": run_token,
         "ids": [s.job.delivery_id for s in sent],
         "outcomes": [s.outcome.status for s in sent],
         "delays": [s.outcome.delay or 0.0 for s in sent],
@@ -182,8 +182,8 @@ def _record(
         )
     if changed is not None and changed[0] != len(sent):
         log.warning(
-            "lease %s was lost before its results were recorded (%d of %d kept)",
-            lease_token,
+            "the lease of run %s was lost before its results were recorded (%d of %d kept)",
+            run_token,
             changed[0],
             len(sent),
         )

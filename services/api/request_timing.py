@@ -12,8 +12,6 @@ import time
 from prometheus_client import CollectorRegistry, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services import tracing
-
 UNMATCHED = "(unmatched)"
 
 
@@ -46,16 +44,10 @@ class RequestTiming:
                 status = message["status"]
             await send(message)
 
-        method = scope["method"]
-        with tracing.span(f"{method}", {"http.request.method": method}, kind="SERVER") as span:
-            try:
-                await self.app(scope, receive, noting_status)
-            finally:
-                route = getattr(scope.get("route"), "path", None) or UNMATCHED
-                self.histogram.labels(method, route, str(status)).observe(
-                    time.perf_counter() - began
-                )
-                if span is not None:  # named by the route's template, as the histogram
-                    span.update_name(f"{method} {route}")
-                    span.set_attribute("http.route", route)
-                    span.set_attribute("http.response.status_code", status)
+        try:
+            await self.app(scope, receive, noting_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            self.histogram.labels(scope["method"], route, str(status)).observe(
+                time.perf_counter() - began
+            )

@@ -126,7 +126,7 @@ WITH started AS (
         lease_expires_at = clock_timestamp() + make_interval(secs => %(lease_seconds)s),
         lease_started = true,
         updated_at = clock_timestamp()
-    WHERE id = ANY(%(ids)s::bigint[]) AND lease_token = %(token)s AND status = 'leased'
+    WHERE id = ANY(%(ids)s::bigint[]) AND lease_token = %(lease_token)s AND status = 'leased'
     RETURNING id, event_id, endpoint, attempts
 )
 SELECT s.id, e.webhook_id, s.endpoint, s.attempts, e.body, e.created_at, e.trace_context
@@ -163,7 +163,7 @@ WITH r AS (
                             ELSE d.delivered_at END,
         updated_at = clock_timestamp()
     FROM r
-    WHERE d.id = r.id AND d.lease_token = %(token)s AND d.status = 'leased'
+    WHERE d.id = r.id AND d.lease_token = %(run_token)s AND d.status = 'leased'
     RETURNING d.id, d.endpoint
 ), logged AS (
     INSERT INTO webhook_attempts

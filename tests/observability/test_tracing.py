@@ -4,6 +4,7 @@ API, the relay and the task run in this process, so an in-memory exporter sees e
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -17,7 +18,8 @@ import requests
 
 from services import tracing
 from services.config import Settings
-from tests.support.processes import ROOT
+from services.embedded import free_port
+from tests.support.processes import ROOT, Processes
 from tests.support.receiver import Receiver, Reply
 from tests.support.waiting import wait_for
 
@@ -30,11 +32,26 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
 )
 
 
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
+@pytest.fixture(scope="module")
+def _provider() -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
+    """One global provider (OpenTelemetry allows one per process): FastAPI's own request span
+    uses it, ours too while a test holds `spans`."""
+    from opentelemetry import trace
+
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    yield provider, exporter
+    exporter.shutdown()  # later tests in this process record nothing
+
+
+@pytest.fixture
+def spans(
+    _provider: tuple[TracerProvider, InMemorySpanExporter],
+) -> Iterator[InMemorySpanExporter]:
+    provider, exporter = _provider
+    exporter.clear()
     tracing.use(provider)
     yield exporter
     tracing.use(None)
@@ -60,6 +77,15 @@ def _deliver_in_this_process(settings: Settings, db: psycopg.Connection[Any]) ->
         relay.stop()
         thread.join(30)
         runtime.close()
+
+
+def _ancestors(span: ReadableSpan, spans: list[ReadableSpan]) -> list[int]:
+    by_id = {s.context.span_id: s for s in spans}
+    found, parent = [], span.parent
+    while parent is not None:
+        found.append(parent.span_id)
+        parent = by_id[parent.span_id].parent if parent.span_id in by_id else None
+    return found
 
 
 def _named(spans: list[ReadableSpan], name: str) -> list[ReadableSpan]:
@@ -99,7 +125,7 @@ def test_one_trace_from_the_api_request_to_every_post_attempt(
     (change,) = _named(finished, "outbox write")
     trace_id = request.context.trace_id
     assert change.context.trace_id == trace_id
-    assert change.parent is not None and change.parent.span_id == request.context.span_id
+    assert request.context.span_id in _ancestors(change, finished)  # FastAPI's spans between
     attempts = _named(finished, "webhook POST")
     by_endpoint = sorted(
         (a.attributes["wg_webhooks.endpoint"], a.attributes["wg_webhooks.attempt"],
@@ -183,7 +209,7 @@ def test_a_collector_round_is_a_span_and_its_events_are_its_children(
 ) -> None:
     from datetime import timedelta
 
-    from services.collector.loop import Outcome
+    from services.collector.loop import CycleResult
     from services.db.pool import make_pool
     from tests.collector.conftest import ALICE, Host, Seen, add_interface, add_peer
 
@@ -194,7 +220,7 @@ def test_a_collector_round_is_a_span_and_its_events_are_its_children(
     try:
         host = Host(pool, tmp_path / "wg.dump")
         assert host.observe(Seen(ALICE, handshake=host.now - timedelta(seconds=7))) is (
-            Outcome.RECORDED
+            CycleResult.RECORDED
         )
     finally:
         pool.close()
@@ -204,3 +230,71 @@ def test_a_collector_round_is_a_span_and_its_events_are_its_children(
     assert change.parent is not None and change.parent.span_id == round_.context.span_id
     stored = db.execute("SELECT trace_context FROM webhook_events").fetchone()
     assert stored is not None and stored[0].split("-")[2] == f"{change.context.span_id:016x}"
+
+
+def _console_spans(text: str) -> list[dict[str, Any]]:
+    """The spans the console exporter printed (one indented JSON object each)."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while (at := text.find('{\n    "name"', at)) != -1:
+        span, at = decoder.raw_decode(text, at)
+        found.append(span)
+    return found
+
+
+def test_across_processes_the_task_and_every_attempt_join_the_traces(
+    receiver_factory: Callable[..., Receiver],
+    config_factory: Callable[..., tuple[Path, Settings]],
+    processes_factory: Callable[[Path], Processes],
+    monkeypatch: pytest.MonkeyPatch,
+    db: psycopg.Connection[Any],
+) -> None:
+    """The real api, relay and worker with OTEL_TRACES_EXPORTER=console: the change's trace
+    reaches the POST attempts through Postgres, the relay's through the Celery message."""
+    receiver = receiver_factory(lambda r, _q: Reply(503) if r.count() <= 1 else Reply(200))
+    api_port = free_port()
+    path, _ = config_factory(
+        {"endpoints": [{"name": "main", "url": receiver.url, "propagate_trace": True}]},
+        web={"listening_address": f"127.0.0.1:{api_port}"},
+    )
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    procs = processes_factory(path)
+    api = procs.start("api")
+
+    def listening() -> bool:
+        assert api.alive(), api.log()[-3000:]
+        try:
+            return requests.get(f"http://127.0.0.1:{api_port}/healthz", timeout=2).ok
+        except requests.ConnectionError:
+            return False
+
+    wait_for(listening, timeout=60, what="the API")
+    procs.worker()
+    procs.relay()
+    answer = requests.post(
+        f"http://127.0.0.1:{api_port}/api/v1/user/new",
+        json={"Identifier": "otel@example.com"},
+        auth=("admin@wgportal.local", "test-admin-token"),
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    wait_for(
+        lambda: db.execute(
+            "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'"
+        ).fetchone() == (1,),
+        timeout=60,
+        what="the delivery after one 503",
+    )  # fmt: skip
+    procs.stop_all()  # the exporters flush at exit
+    printed = {name: _console_spans(text) for name, text in procs.logs()}
+
+    (request,) = [s for s in printed["api-0"] if s["name"] == "POST /api/v1/user/new"]
+    change_trace = request["context"]["trace_id"]
+    attempts = [s for s in printed["worker-0"] if s["name"] == "webhook POST"]
+    assert sorted(a["attributes"]["wg_webhooks.attempt"] for a in attempts) == [1, 2]
+    assert {a["context"]["trace_id"] for a in attempts} == {change_trace}
+    sent = {r.headers.get("traceparent", "").split("-")[1] for r in receiver.requests}
+    assert sent == {change_trace.removeprefix("0x")}
+    # the Celery task runs in the trace of the relay's claim that published it
+    claims = {s["context"]["trace_id"] for s in printed["relay-0"] if s["name"] == "relay claim"}
+    tasks = [s for s in printed["worker-0"] if s["name"].startswith("run/webhooks.deliver")]
+    assert len(tasks) == 2 and {t["context"]["trace_id"] for t in tasks} <= claims
