@@ -14,6 +14,7 @@ from services.endpoint_health import record_outcomes
 from workers import leases, runtime
 from workers.app import app
 from workers.delivery import Job, Sent, send_batch
+from workers.heartbeat import heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,9 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
     if not rows:
         log.info("stale or duplicate message for lease %s: nothing to do", lease_token)
         return 0
-    return _deliver_rows(rt, rows, run_token)
+    hold_for = leases.task_seconds(rt.settings.webhook.endpoints, rt.settings.webhook.lease_grace)
+    with heartbeat.holding(run_token, [row[0] for row in rows], hold_for):
+        return _deliver_rows(rt, rows, run_token)
 
 
 def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str) -> list[Any]:
@@ -46,11 +49,9 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
             query("start_lease"),
             {
                 "ids": ids,
-                "token": lease_token,
+                "lease_token": lease_token,
                 "run_token": run_token,
-                "lease_seconds": leases.task_seconds(
-                    rt.settings.webhook.endpoints, rt.settings.webhook.lease_grace
-                ),
+                "lease_seconds": leases.STARTED_SECONDS,  # short: the heartbeat renews it
             },
         ).fetchall()
         conn.commit()
@@ -151,12 +152,12 @@ def _health_worth_writing(counts: dict[str, tuple[int, int]]) -> dict[str, tuple
 
 
 def _record(
-    rt: runtime.Runtime, sent: list[Sent], lease_token: str, counts: dict[str, tuple[int, int]]
+    rt: runtime.Runtime, sent: list[Sent], run_token: str, counts: dict[str, tuple[int, int]]
 ) -> None:
     if not sent:
         return
     params: dict[str, Any] = {
-        "token": lease_token,
+        "run_token": run_token,
         "ids": [s.job.delivery_id for s in sent],
         "outcomes": [s.outcome.status for s in sent],
         "delays": [s.outcome.delay or 0.0 for s in sent],
@@ -181,8 +182,8 @@ def _record(
         )
     if changed is not None and changed[0] != len(sent):
         log.warning(
-            "lease %s was lost before its results were recorded (%d of %d kept)",
-            lease_token,
+            "the lease of run %s was lost before its results were recorded (%d of %d kept)",
+            run_token,
             changed[0],
             len(sent),
         )

@@ -36,7 +36,7 @@ class StringOption(_Option):
 
 
 class EndpointOption(_Option):
-    Value: f.Endpoint = ""
+    Value: f.WireGuardEndpoint = ""
 
 
 class KeyOption(_Option):

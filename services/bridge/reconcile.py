@@ -23,7 +23,6 @@ intermediate step.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -68,6 +67,13 @@ class Outcome:
     skipped: int = 0  # changed locally since the round read it: left for the next round
     failed: int = 0  # refused by the table (a CHECK): logged, tried again next round
     seconds: float = 0.0
+
+    def add(self, other: Outcome) -> None:
+        for entity, found in other.differences.items():
+            self.differences[entity] += found
+        self.events += other.events
+        self.skipped += other.skipped
+        self.failed += other.failed
 
     def summary(self) -> str:
         found = ", ".join(f"{n} {e}(s)" for e, n in self.differences.items())
@@ -147,17 +153,42 @@ def _apply_one(
     now: datetime,
     outcome: Outcome,
 ) -> None:
+    """Apply `change` in its own transaction (a savepoint inside a batch); a change the table
+    refuses is logged and counted, and the others go on."""
     try:
-        with conn.transaction():  # its own, or a savepoint in a baseline's batch
+        with conn.transaction():
             applied, event = apply_change(conn, settings, change, emit, now)
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
-        # what the table cannot hold (mirror stores everything else): this one waits, the
-        # others go on; the next round tries it again
+        # what the table cannot hold (mirror stores everything else): the next round retries
         outcome.failed += 1
         log.error(
             "reconcile: %s %s not applied: %s", change.entity, change.identifier, _one_line(exc)
         )
         return
+    _count(outcome, change, applied, event)
+
+
+def _apply_batch(
+    conn: Connection[Any], settings: Settings, batch: list[Change], now: datetime
+) -> Outcome:
+    """A baseline's batch in one transaction, no savepoints; if the table refuses one change,
+    the batch is rolled back and applied again one savepoint per change."""
+    outcome = Outcome()
+    try:
+        with conn.transaction():
+            for change in batch:
+                applied, event = apply_change(conn, settings, change, False, now)
+                _count(outcome, change, applied, event)
+        return outcome
+    except (psycopg.DataError, psycopg.IntegrityError):
+        outcome = Outcome()
+        with conn.transaction():
+            for change in batch:
+                _apply_one(conn, settings, change, False, now, outcome)
+        return outcome
+
+
+def _count(outcome: Outcome, change: Change, applied: bool, event: str | None) -> None:
     if not applied:
         outcome.skipped += 1
         return
@@ -182,13 +213,13 @@ def reconcile(
     outcome = Outcome()
     changes = plan(local, snapshot, now)
     # One transaction per change and its event. A baseline records no events: it commits in
-    # batches (each change still in its own savepoint), or a first run beside 10,000 peers
-    # would wait for 10,000 WAL flushes.
-    size = BASELINE_BATCH if baseline else 1
-    for start in range(0, len(changes), size):
-        with conn.transaction() if size > 1 else contextlib.nullcontext():
-            for change in changes[start : start + size]:
-                _apply_one(conn, settings, change, not baseline, now, outcome)
+    # batches, or a first run beside 10,000 peers would wait for 10,000 WAL flushes.
+    if baseline:
+        for start in range(0, len(changes), BASELINE_BATCH):
+            outcome.add(_apply_batch(conn, settings, changes[start : start + BASELINE_BATCH], now))
+    else:
+        for change in changes:
+            _apply_one(conn, settings, change, True, now, outcome)
     outcome.seconds = time.monotonic() - started
     return outcome
 

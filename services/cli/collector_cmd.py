@@ -18,7 +18,7 @@ from psycopg_pool import PoolTimeout
 
 from services import tracing
 from services.cli import context
-from services.collector.loop import Collector, Outcome, command_timeout
+from services.collector.loop import Collector, CycleResult, command_timeout
 from services.collector.source import DumpFile, DumpSource, WgCommand
 from services.db.pool import make_pool
 
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         collector = Collector(settings, pool, source)
         if args.once:
-            return 0 if collector.cycle() is Outcome.RECORDED else 1
+            return 0 if collector.cycle() is CycleResult.RECORDED else 1
         collector.run(stop)
         return 0
     finally:

@@ -66,6 +66,8 @@ CREATE TABLE webhook_deliveries (
     next_attempt_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
     lease_token       uuid,
     lease_expires_at  timestamptz,
+    -- a worker took the lease over (heartbeat-renewed); false: its message waits in Redis
+    lease_started     boolean NOT NULL DEFAULT false,
     last_status_code  integer,
     last_error        text,
     created_at        timestamptz NOT NULL DEFAULT clock_timestamp(),

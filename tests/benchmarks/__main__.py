@@ -33,6 +33,7 @@ def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
         fig_ingest,
         fig_latency,
         fig_reconcile,
+        fig_recovery,
         fig_slow,
         fig_throughput,
     )
@@ -50,6 +51,7 @@ def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
         ((12,), 90, fig_console.figure_12),
         ((13,), 45, fig_ingest.figure_13),
         ((14,), 180, fig_reconcile.figure_14),
+        ((15,), 60, fig_recovery.figure_15),
     ]
 
 

@@ -663,3 +663,14 @@ def test_the_ingest_route_and_a_round_racing_on_one_peer_send_one_event(
         assert payloads(db)[-1]["payload"]["DisplayName"] == name
         # and a round after both finds nothing left to do
         assert done(settings).differences == {"user": 0, "interface": 0, "peer": 0}
+
+
+def test_a_baseline_adopts_the_rest_when_the_table_refuses_one(
+    settings: Settings, portal: FakePortal, db: psycopg.Connection[Any]
+) -> None:
+    portal.add_interface("wg9", PrivateKey=KEYS["iface"][0], PublicKey=KEYS["iface"][1], Mtu=65000)
+    outcome = done(settings, baseline=True)
+    assert outcome.failed == 1
+    assert outcome.differences == {"user": 2, "interface": 1, "peer": 2}
+    assert events(db) == []
+    assert db.execute("SELECT identifier FROM interfaces").fetchall() == [("wg0",)]

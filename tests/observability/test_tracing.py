@@ -209,7 +209,7 @@ def test_a_collector_round_is_a_span_and_its_events_are_its_children(
 ) -> None:
     from datetime import timedelta
 
-    from services.collector.loop import Outcome
+    from services.collector.loop import CycleResult
     from services.db.pool import make_pool
     from tests.collector.conftest import ALICE, Host, Seen, add_interface, add_peer
 
@@ -220,7 +220,7 @@ def test_a_collector_round_is_a_span_and_its_events_are_its_children(
     try:
         host = Host(pool, tmp_path / "wg.dump")
         assert host.observe(Seen(ALICE, handshake=host.now - timedelta(seconds=7))) is (
-            Outcome.RECORDED
+            CycleResult.RECORDED
         )
     finally:
         pool.close()

@@ -5,15 +5,8 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from services.cli.deliveries import (
-    add_config_argument,
-    clip,
-    database,
-    failing_as_exit_code,
-    print_json,
-    relative,
-    render_table,
-)
+from services.cli.operator_session import add_config_argument, database, failing_as_exit_code
+from services.cli.text_output import clip, print_json, relative, render_table
 from services.endpoint_health import EndpointState, enable, get_endpoint, list_endpoints
 
 
