@@ -26,6 +26,7 @@ from services.cli.logging_setup import json_line
 from services.config import Settings
 from services.credentials import kept_secret
 from services.db.migrate import migrate
+from services.durations import format_duration
 from services.embedded import free_port
 from services.masking import public_url
 
@@ -163,6 +164,11 @@ def _banner(
     else:
         for endpoint in settings.webhook.endpoints:
             lines.append(f"  endpoint   {endpoint.name} -> {public_url(endpoint.url)}")
+    if settings.portal.url:
+        lines.append(
+            f"  wg-portal  {public_url(settings.portal.url)}   reconciled every "
+            f"{format_duration(settings.portal.reconcile_interval)} (docs/bridge.md)"
+        )
     lines.append(f"  logs       {_log_dir(settings)}/<component>.log   (all; here: warnings)")
     lines.append("  stop       Ctrl-C")
     lines.append("")

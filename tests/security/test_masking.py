@@ -40,12 +40,16 @@ def _secret_url(base: str) -> str:
 def test_ups_banner_masks_url_credentials_and_query_tokens(
     config_factory: Callable[..., tuple[Path, Settings]],
 ) -> None:
-    _, settings = config_factory({"url": _secret_url("http://127.0.0.1:9/hook")})
+    _, settings = config_factory(
+        {"url": _secret_url("http://127.0.0.1:9/hook")},
+        portal={"url": _secret_url("http://127.0.0.1:8888"), "api_user": "a", "api_token": "t"},
+    )
     children = up.plan(settings, argparse.Namespace(no_flower=True, no_collector=True), {})
 
     banner = up._banner(settings, "token", False, "ops:pw", False, children)
 
     assert "default -> http://***@127.0.0.1:9/hook?***" in banner
+    assert "wg-portal  http://***@127.0.0.1:8888?***" in banner
     for secret in (URL_USER, URL_PASSWORD, URL_TOKEN):
         assert secret not in banner
 
