@@ -24,6 +24,7 @@ from services.config_file import find_config_file, read_file, refuse_unknown
 from services.config_values import DAY, HOUR, MINUTE, ConfigError, Listen
 from services.db.namespace import DEFAULT_SCHEMA, in_schema
 from services.host_resolution import check_hosts_resolve
+from services.masking import public_url
 from services.wg_portal_keys import WG_PORTAL_KEYS
 
 __all__ = [
@@ -181,7 +182,7 @@ class Endpoint:
         )
 
     def __repr__(self) -> str:  # never print secrets, not even in a traceback
-        return f"Endpoint(name={self.name!r}, url={self.url!r})"
+        return f"Endpoint(name={self.name!r}, url={public_url(self.url)!r})"
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 from psycopg import Connection
 
 from services.config import Endpoint, Settings
 from services.db.queries import query
+from services.domain import validation
 from services.domain.errors import NotFound
 from services.durations import format_duration
+from services.masking import public_url
 from services.payloads.gotime import go_time_or_none
 
 
@@ -55,20 +56,6 @@ def record_outcomes(
         },
     ).fetchall()
     return [row[0] for row in rows]
-
-
-def public_url(url: str) -> str:
-    """The URL without what may be a credential: user info and query become `***`."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    if parts.username is not None or parts.password is not None:
-        host = f"***@{host}"
-    text = f"{parts.scheme}://{host}{parts.path}"
-    return f"{text}?***" if parts.query else text
 
 
 @dataclass(frozen=True)
@@ -150,6 +137,10 @@ def get_endpoint(conn: Connection[Any], settings: Settings, name: str) -> Endpoi
 
 def enable(conn: Connection[Any], settings: Settings, name: str) -> bool:
     """Lift a disable and forget the failing streak; True if it was disabled. Wakes the relays."""
+    try:
+        validation.text(name)
+    except ValueError:  # NUL or a lone surrogate: no endpoint is named so, and Postgres says why
+        raise NotFound(f"no endpoint named {name!r}{_known(settings)}") from None
     with conn.transaction():
         row = conn.execute(query("enable_endpoint"), {"name": name}).fetchone()
     if row is None and settings.webhook.endpoint(name) is None:

@@ -11,7 +11,6 @@ import logging
 
 from services import redrive
 from services.domain.errors import DomainError, Invalid
-from services.durations import parse_duration
 from workers import runtime
 from workers.app import app
 
@@ -40,10 +39,7 @@ def redeliver(delivery_id: int) -> str:
 )
 def recover(since: str, endpoint: str | None = None, status: str = "dead") -> int:
     """Re-drive every `status` delivery whose last change is within `since` (like "24h")."""
-    try:
-        seconds = parse_duration(since)
-    except ValueError as exc:
-        raise Invalid(f"since: {exc}") from None
+    seconds = redrive.since_seconds(since, "since")
     rt = runtime.current()
     if endpoint is not None and rt.settings.webhook.endpoint(endpoint) is None:
         names = ", ".join(e.name for e in rt.settings.webhook.endpoints) or "none"

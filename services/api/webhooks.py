@@ -11,7 +11,6 @@ from services import endpoint_health, redrive
 from services.api.auth import require_admin
 from services.api.errors import ApiError
 from services.api.state import state_of
-from services.durations import parse_duration
 
 router = APIRouter(
     prefix="/api/v1/webhooks", tags=["Webhooks"], dependencies=[Depends(require_admin)]
@@ -91,16 +90,6 @@ class EndpointHealth(BaseModel):
     Dead: int
 
 
-def _seconds(field: str, text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise ApiError(400, f"{field}: {exc}") from None
-    if seconds <= 0:
-        raise ApiError(400, f"{field}: must be more than zero")
-    return seconds
-
-
 @router.get("/deliveries", response_model=list[Delivery])
 def list_deliveries(
     request: Request,
@@ -114,7 +103,7 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=redrive.MAX_LIMIT)] = redrive.DEFAULT_LIMIT,
 ) -> list[dict[str, Any]]:
     """Deliveries newest first (the same list as `wg-webhooks deliveries list --json`)."""
-    seconds = _seconds("since", since) if since is not None else None
+    seconds = redrive.since_seconds(since, "since") if since is not None else None
     with state_of(request).pool.connection() as conn:
         filters = redrive.Filters(status, endpoint, entity, identifier, seconds, limit)
         return [d.to_json() for d in redrive.list_deliveries(conn, filters)]
@@ -141,7 +130,7 @@ def redeliver(delivery_id: int, request: Request) -> dict[str, Any]:
 def recover(body: RecoverIn, request: Request) -> dict[str, Any]:
     """Re-drive every delivery of `Status` (dead) whose last change is within `Since`."""
     state = state_of(request)
-    seconds = _seconds("Since", body.Since)
+    seconds = redrive.since_seconds(body.Since, "Since")
     if body.Endpoint is not None and state.settings.webhook.endpoint(body.Endpoint) is None:
         names = ", ".join(e.name for e in state.settings.webhook.endpoints) or "none"
         raise ApiError(400, f"Endpoint: {body.Endpoint!r} is not configured (configured: {names})")
