@@ -47,19 +47,23 @@ def setup(service: str) -> None:
         from opentelemetry import trace
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            ConsoleSpanExporter,
+            SimpleSpanProcessor,
+        )
     except ImportError:
         return  # the extra is not installed: no tracing
-    exporter: Any
-    if exporter_name == "console":
-        exporter = ConsoleSpanExporter()
+    processor: Any
+    if exporter_name == "console":  # for reading by eye: each span as it ends
+        processor = SimpleSpanProcessor(ConsoleSpanExporter())
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        exporter = OTLPSpanExporter()
+        processor = BatchSpanProcessor(OTLPSpanExporter())
     attributes = {"service.name": os.environ.get("OTEL_SERVICE_NAME") or f"wg-webhooks-{service}"}
     provider = TracerProvider(resource=Resource.create(attributes))
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
     use(provider)
     if service in ("worker", "relay"):  # the task message carries the relay's context

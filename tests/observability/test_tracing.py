@@ -200,8 +200,8 @@ def test_with_otel_variables_set_a_process_traces_to_the_console() -> None:
         env={"PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "console"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("True")
-    assert '"name": "hello"' in done.stdout  # the console exporter's JSON, at exit
+    assert done.stdout.rstrip().endswith("True")
+    assert '"name": "hello"' in done.stdout  # the console exporter's JSON, as the span ended
 
 
 def test_a_collector_round_is_a_span_and_its_events_are_its_children(
@@ -284,7 +284,7 @@ def test_across_processes_the_task_and_every_attempt_join_the_traces(
         timeout=60,
         what="the delivery after one 503",
     )  # fmt: skip
-    procs.stop_all()  # the exporters flush at exit
+    procs.stop_all()
     printed = {name: _console_spans(text) for name, text in procs.logs()}
 
     (request,) = [s for s in printed["api-0"] if s["name"] == "POST /api/v1/user/new"]
