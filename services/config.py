@@ -65,6 +65,12 @@ class Endpoint:
     max_in_flight: int = 16
     events: frozenset[str] = frozenset()  # empty = all
     entities: frozenset[str] = frozenset()  # empty = all
+    # Runtime endpoints (services/endpoints/): extra headers, Ed25519 key, rotation, origin.
+    headers: tuple[tuple[str, str], ...] = ()  # (name, value): values are secrets
+    signing_key: str = ""  # whsk_...: Ed25519 `v1a,` signatures
+    propagate_trace: bool = False  # send W3C traceparent (the delivery path reads this flag)
+    previous_secrets: tuple[tuple[str, float], ...] = ()  # (whsec_..., valid until, Unix s)
+    source: str = "config"  # "config" (the file) or "api" (stored in Postgres)
 
     def wants(self, event: str, entity: str) -> bool:
         return (not self.events or event in self.events) and (
@@ -108,6 +114,11 @@ class Statistics:
 @dataclass(frozen=True)
 class Webhook:
     endpoints: tuple[Endpoint, ...] = ()
+    # timeout, retry_schedule, max_in_flight, signing_secret, headers of `webhook:`: what an
+    # endpoint (from the file or the API) leaves unset
+    endpoint_defaults: Endpoint = field(
+        default_factory=lambda: Endpoint(DEFAULT_ENDPOINT, "http://unused.invalid")
+    )
     include_secrets: bool = False
     peer_state_format: str = "peer"
     retention: float = 30 * 86400.0
@@ -159,6 +170,11 @@ class Settings:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+def substitute(text: str, env: Mapping[str, str]) -> str:
+    """`${VAR}` replaced from `env` (unset = empty), as wg-portal does in its config file."""
+    return _VAR.sub(lambda m: env.get(m.group(1), ""), text)
+
+
 def find_config_file(explicit: str | None, env: Mapping[str, str]) -> Path | None:
     """`--config`, else WG_WEBHOOKS_CONFIG, else WG_PORTAL_CONFIG, else the usual places."""
     for candidate, key in (
@@ -182,7 +198,7 @@ def _read_file(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read config file: {exc.strerror}") from None
-    text = _VAR.sub(lambda m: env.get(m.group(1), ""), text)
+    text = substitute(text, env)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -372,6 +388,39 @@ def _names(allowed: frozenset[str], what: str) -> Callable[[Any], frozenset[str]
 def _endpoint_from(
     key: str, item: Mapping[str, Any], defaults: Endpoint, name: str | None = None
 ) -> Endpoint:
+    return endpoint_from(item, defaults, key_of=lambda k: f"{key}.{k}", name=name)
+
+
+ENDPOINT_KEYS = (
+    "name",
+    "url",
+    "authentication",
+    "secret",
+    "signing_secret",
+    "signing_key",
+    "timeout",
+    "retry_schedule",
+    "max_in_flight",
+    "events",
+    "entities",
+    "headers",
+    "propagate_trace",
+)
+
+
+def endpoint_from(
+    item: Mapping[str, Any],
+    defaults: Endpoint,
+    *,
+    key_of: Callable[[str], str],
+    name: str | None = None,
+) -> Endpoint:
+    """One `endpoints:` entry (config keys) -> Endpoint; errors name `key_of(key)`.
+
+    The config file and the endpoints API both come through here, so a value is refused the
+    same way whichever way it arrives.
+    """
+
     def field_(name_: str, default: Any, coerce: Callable[[Any], Any]) -> Any:
         value = item.get(name_, None)
         if value is None:
@@ -379,31 +428,24 @@ def _endpoint_from(
         try:
             return coerce(value)
         except (ValueError, TypeError) as exc:
-            raise ConfigError(f"{key}.{name_}", str(exc)) from None
+            raise ConfigError(key_of(name_), str(exc)) from None
 
-    known = {
-        "name",
-        "url",
-        "authentication",
-        "secret",
-        "signing_secret",
-        "timeout",
-        "retry_schedule",
-        "max_in_flight",
-        "events",
-        "entities",
-    }
-    for extra in sorted(set(item) - known):
-        raise ConfigError(f"{key}.{extra}", f"unknown key (known: {', '.join(sorted(known))})")
+    for extra in sorted(set(item) - set(ENDPOINT_KEYS)):
+        raise ConfigError(key_of(extra), f"unknown key (known: {', '.join(sorted(ENDPOINT_KEYS))})")
     endpoint_name = name if name is not None else field_("name", "", _str).strip()
     if not _ENDPOINT_NAME.match(endpoint_name):
         raise ConfigError(
-            f"{key}.name", f"{endpoint_name!r} must be 1-63 letters, digits, '.', '_' or '-'"
+            key_of("name"), f"{endpoint_name!r} must be 1-63 letters, digits, '.', '_' or '-'"
         )
     url = field_("url", "", _url)
     if not url:
-        raise ConfigError(f"{key}.url", "is required")
+        raise ConfigError(key_of("url"), "is required")
     authentication = field_("authentication", "", _str) or field_("secret", "", _str)
+    propagate_trace = field_("propagate_trace", defaults.propagate_trace, _bool)
+    headers = merge_headers(defaults.headers, field_("headers", (), _headers))
+    refused = owned_header(headers, bool(authentication), propagate_trace)
+    if refused:
+        raise ConfigError(key_of("headers"), refused)
     return Endpoint(
         name=endpoint_name,
         url=url,
@@ -414,7 +456,71 @@ def _endpoint_from(
         max_in_flight=field_("max_in_flight", defaults.max_in_flight, _int_range(1, 1024)),
         events=field_("events", frozenset(), _names(EVENTS, "event")),
         entities=field_("entities", frozenset(), _names(ENTITIES, "entity")),
+        headers=headers,
+        signing_key=field_("signing_key", defaults.signing_key, _signing_key),
+        propagate_trace=propagate_trace,
     )
+
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")  # an RFC 9110 token
+_OWNED_HEADERS = frozenset(
+    {"content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection"}
+)
+
+
+def _headers(value: Any) -> tuple[tuple[str, str], ...]:
+    """`{Name: value}`: names are HTTP tokens, values one line of text (never shown back)."""
+    if not isinstance(value, dict):
+        raise ValueError("must be a mapping of header names to values")
+    pairs = []
+    for header, text in value.items():
+        header = str(header).strip()
+        if not _HEADER_NAME.match(header):
+            raise ValueError(f"{header!r} is not a valid header name")
+        if isinstance(text, dict | list) or text is None:
+            raise ValueError(f"the value of {header} must be a string")
+        text = str(text)
+        if "\r" in text or "\n" in text or "\x00" in text:
+            raise ValueError(f"the value of {header} must be one line")
+        pairs.append((header, text))
+    return tuple(pairs)
+
+
+def merge_headers(
+    defaults: tuple[tuple[str, str], ...], own: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
+    """The endpoint's headers over `webhook.headers` (names compare case-insensitively)."""
+    mine = {n.lower() for n, _ in own}
+    return tuple((n, v) for n, v in defaults if n.lower() not in mine) + own
+
+
+def owned_header(
+    headers: tuple[tuple[str, str], ...], authentication: bool, propagate_trace: bool
+) -> str:
+    """Why one of `headers` may not be set (the service sends it itself), or ""."""
+    for header, _ in headers:
+        lower = header.lower()
+        if lower in _OWNED_HEADERS or lower.startswith("webhook-"):
+            return f"{header} is set by wg-webhooks itself and cannot be overridden"
+        if lower == "authorization" and authentication:
+            return "Authorization is set from authentication; set one or the other"
+        if lower == "traceparent" and propagate_trace:
+            return "traceparent is sent by propagate_trace; set one or the other"
+    return ""
+
+
+def rotation_grace(value: Any) -> float:
+    """How long a rotated-out signing secret keeps signing: 0 (stop at once) to 30 days."""
+    return _duration(True, 0, 30 * _DAY)(value)
+
+
+def _signing_key(value: Any) -> str:
+    from services.signing_keys import check_signing_key
+
+    text = str(value).strip()
+    if text:
+        check_signing_key(text)
+    return text
 
 
 def _signing_secret(value: Any) -> str:
@@ -443,6 +549,7 @@ def _webhook(reader: _Reader) -> tuple[Webhook, list[tuple[str, str]]]:
         retry_schedule=reader.get(section, "retry_schedule", "5s 5m 30m 2h 5h 10h 10h", _schedule),
         max_in_flight=reader.get(section, "max_in_flight", 16, _int_range(1, 1024)),
         signing_secret=reader.get(section, "signing_secret", "", _signing_secret),
+        headers=reader.get(section, "headers", {}, _headers),
     )
     endpoints: list[Endpoint] = []
     urls: list[tuple[str, str]] = []
@@ -461,8 +568,12 @@ def _webhook(reader: _Reader) -> tuple[Webhook, list[tuple[str, str]]]:
                 timeout=defaults.timeout,
                 retry_schedule=defaults.retry_schedule,
                 max_in_flight=defaults.max_in_flight,
+                headers=defaults.headers,
             )
         )
+    refused = owned_header(defaults.headers, bool(endpoints and endpoints[0].authentication), False)
+    if refused:
+        raise ConfigError(f"{section}.headers", refused)
     listed = reader.section(section).get("endpoints") or []
     if not isinstance(listed, list):
         raise ConfigError(f"{section}.endpoints", "must be a list of endpoints")
@@ -483,6 +594,7 @@ def _webhook(reader: _Reader) -> tuple[Webhook, list[tuple[str, str]]]:
         )
     webhook = Webhook(
         endpoints=tuple(endpoints),
+        endpoint_defaults=defaults,
         include_secrets=reader.get(section, "include_secrets", False, _bool),
         peer_state_format=state_format,
         retention=reader.get(section, "retention", "720h", _duration(allow_zero=False)),

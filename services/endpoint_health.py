@@ -8,11 +8,11 @@ dropped or marked dead) until an operator enables it again. `disable_after: 0` n
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 from psycopg import Connection
 
@@ -20,7 +20,13 @@ from services.config import Endpoint, Settings
 from services.db.queries import query
 from services.domain.errors import NotFound
 from services.durations import format_duration
+from services.endpoints import live
+from services.endpoints.rotation import active_secrets
+from services.endpoints.spec import public_url
 from services.payloads.gotime import go_time_or_none
+from services.signing_keys import public_key
+
+MASK = "***"
 
 
 class Counts(NamedTuple):
@@ -57,20 +63,6 @@ def record_outcomes(
     return [row[0] for row in rows]
 
 
-def public_url(url: str) -> str:
-    """The URL without what may be a credential: user info and query become `***`."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    if parts.username is not None or parts.password is not None:
-        host = f"***@{host}"
-    text = f"{parts.scheme}://{host}{parts.path}"
-    return f"{text}?***" if parts.query else text
-
-
 @dataclass(frozen=True)
 class EndpointState:
     name: str
@@ -87,7 +79,7 @@ class EndpointState:
     @property
     def state(self) -> str:
         if self.endpoint is None:
-            return "not configured"
+            return "removed"
         return "disabled" if self.disabled_at is not None else "enabled"
 
     def to_json(self) -> dict[str, Any]:
@@ -96,6 +88,7 @@ class EndpointState:
             "Name": self.name,
             "Url": public_url(endpoint.url) if endpoint is not None else None,
             "Configured": endpoint is not None,
+            **settings_json(endpoint),
             "Enabled": self.disabled_at is None,
             "Events": sorted(endpoint.events) if endpoint is not None else [],
             "Entities": sorted(endpoint.entities) if endpoint is not None else [],
@@ -110,13 +103,32 @@ class EndpointState:
         }
 
 
+def settings_json(endpoint: Endpoint | None) -> dict[str, Any]:
+    """An endpoint's settings as the API shows them: secrets masked or counted, never shown."""
+    if endpoint is None:  # removed: its deliveries and health remain, waiting under its name
+        return {"Source": None, "Removed": True}
+    return {
+        "Source": endpoint.source,
+        "Removed": False,
+        "Timeout": format_duration(endpoint.timeout),
+        "RetrySchedule": [format_duration(step) for step in endpoint.retry_schedule],
+        "MaxInFlight": endpoint.max_in_flight,
+        "Authentication": MASK if endpoint.authentication else "",
+        "Headers": {name: MASK for name, _ in endpoint.headers},
+        "SigningSecrets": len(active_secrets(endpoint, time.time())),
+        "SigningPublicKey": public_key(endpoint.signing_key) if endpoint.signing_key else "",
+        "PropagateTrace": endpoint.propagate_trace,
+    }
+
+
 def list_endpoints(conn: Connection[Any], settings: Settings) -> list[EndpointState]:
-    """Every configured endpoint, then any other that still has health or deliveries."""
+    """Every endpoint (the config file's, then the runtime ones), then any other that still
+    has health or deliveries: a removed one."""
     health = {row[0]: row[1:] for row in conn.execute(query("endpoint_health")).fetchall()}
     backlog: dict[str, dict[str, int]] = {}
     for name, status, count in conn.execute(query("endpoint_backlog")).fetchall():
         backlog.setdefault(name, {})[status] = count
-    configured = {e.name: e for e in settings.webhook.endpoints}
+    configured = {e.name: e for e in live.current(conn, settings)}
     names = list(configured) + sorted((set(health) | set(backlog)) - set(configured))
     states = []
     for name in names:
@@ -152,7 +164,7 @@ def enable(conn: Connection[Any], settings: Settings, name: str) -> bool:
     """Lift a disable and forget the failing streak; True if it was disabled. Wakes the relays."""
     with conn.transaction():
         row = conn.execute(query("enable_endpoint"), {"name": name}).fetchone()
-    if row is None and settings.webhook.endpoint(name) is None:
+    if row is None and name not in {e.name for e in live.current(conn, settings)}:
         raise NotFound(f"no endpoint named {name!r}{_known(settings)}")
     return row is not None and row[0] is not None
 

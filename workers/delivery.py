@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from services.config import Endpoint
 from workers import http
 from workers.outcome import Outcome, Result, classify, retry_after_of
-from workers.signing import secret_bytes, sign
+from workers.signing import signature_header
 
 USER_AGENT = "wg-webhooks/0.1.0"
 
@@ -49,10 +49,11 @@ def headers_for(endpoint: Endpoint, event_id: int, body: bytes, timestamp: int) 
     }
     if endpoint.authentication:
         headers["Authorization"] = endpoint.authentication
-    if endpoint.signing_secret:
-        headers["webhook-signature"] = sign(
-            secret_bytes(endpoint.signing_secret), msg_id, timestamp, body
-        )
+    signature = signature_header(endpoint, msg_id, timestamp, body)
+    if signature:
+        headers["webhook-signature"] = signature
+    # names the service sends itself were refused when the endpoint was configured
+    headers.update(endpoint.headers)
     return headers
 
 

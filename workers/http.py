@@ -45,6 +45,7 @@ from urllib3.exceptions import (
 from urllib3.response import HTTPResponse
 from urllib3.util import Timeout
 
+from services.address_policy import refusal, url_refusal
 from workers.runtime import settings_from_environment
 
 BODY_EXCERPT = 4096
@@ -66,11 +67,6 @@ def _register(sock: socket.socket | None) -> None:
 # SSRF guard
 # ---------------------------------------------------------------------------------------------
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-# Metadata services outside 169.254.0.0/16: AWS's IPv6 endpoint, Alibaba Cloud's.
-_METADATA = frozenset(ipaddress.ip_address(a) for a in ("fd00:ec2::254", "100.100.100.200"))
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _block_private: bool | None = None
 
 
@@ -85,39 +81,6 @@ def block_private_networks() -> bool:
     if _block_private is None:
         _block_private = settings_from_environment().webhook.block_private_networks
     return _block_private
-
-
-def _embedded_ipv4(address: IPAddress) -> IPAddress:
-    """The IPv4 address an IPv6 one carries (mapped, NAT64, 6to4, Teredo), else itself."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return address.ipv4_mapped
-        if address in _NAT64:
-            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if address.sixtofour is not None:
-            return address.sixtofour
-        if address.teredo is not None:
-            return address.teredo[1]
-    return address
-
-
-def refusal(address: IPAddress, block_private: bool) -> str | None:
-    """Why webhooks must not go to `address`, or None when they may."""
-    inner = _embedded_ipv4(address)
-    shown = str(address) if inner == address else f"{address} ({inner})"
-    for candidate in {address, inner}:
-        if candidate in _METADATA:
-            return f"{shown} is a cloud metadata address"
-        if candidate.is_link_local:
-            return f"{shown} is link-local"
-    if not block_private:
-        return None
-    for candidate in {address, inner}:
-        if candidate.is_loopback:
-            return f"{shown} is loopback (webhook.block_private_networks)"
-        if not candidate.is_global:
-            return f"{shown} is not a public address (webhook.block_private_networks)"
-    return None
 
 
 class BlockedAddress(NewConnectionError):
@@ -168,12 +131,7 @@ class _GuardedConnection(HTTPConnection):
 
 def blocked_literal(url: str) -> str | None:
     """The refusal for an address literal in `url` (checked before any proxy is involved)."""
-    host = urllib.parse.urlsplit(url).hostname or ""
-    try:
-        address = ipaddress.ip_address(host.split("%")[0])
-    except ValueError:
-        return None
-    why = refusal(address, block_private_networks())
+    why = url_refusal(url, block_private_networks())
     return f"blocked: {why}" if why else None
 
 

@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,8 @@ from psycopg import Connection
 
 from services.config import Endpoint, Settings
 from services.db.queries import query
+from services.endpoints.live import LiveEndpoints
+from services.endpoints.store import CHANNEL as ENDPOINTS_CHANNEL
 from services.outbox import CHANNEL
 from workers.cleanup import Retention
 
@@ -57,9 +59,13 @@ class Claim:
 Publish = Callable[[Claim], None]
 
 
-def claim(conn: Connection[Any], settings: Settings) -> list[Claim]:
-    """One short transaction: lease what is due and allowed; return one Claim per endpoint."""
-    endpoints = {e.name: e for e in settings.webhook.endpoints}
+def claim(
+    conn: Connection[Any], settings: Settings, current: Sequence[Endpoint] | None = None
+) -> list[Claim]:
+    """One short transaction: lease what is due and allowed; return one Claim per endpoint.
+
+    `current` is the endpoint set to claim for (default: the config file's)."""
+    endpoints = {e.name: e for e in (settings.webhook.endpoints if current is None else current)}
     if not endpoints:
         return []
     with conn.transaction():
@@ -116,8 +122,8 @@ def reclaim_expired(conn: Connection[Any]) -> int:
         return len(conn.execute(query("reclaim_expired")).fetchall())
 
 
-def seconds_until_next_due(conn: Connection[Any], settings: Settings) -> float | None:
-    names = [e.name for e in settings.webhook.endpoints]
+def seconds_until_next_due(conn: Connection[Any], endpoints: Sequence[Endpoint]) -> float | None:
+    names = [e.name for e in endpoints]
     with conn.transaction():
         row = conn.execute(query("next_due"), {"endpoints": names}).fetchone()
     if row is None or row[0] is None:
@@ -144,6 +150,7 @@ class Relay:
         self.publish = publish or celery_publisher()
         self.stopping = threading.Event()
         self.retention = Retention(settings)
+        self.live = LiveEndpoints(settings)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -170,6 +177,7 @@ class Relay:
             psycopg.connect(dsn, application_name=name) as conn,
         ):
             listen.execute(f"LISTEN {CHANNEL}")
+            listen.execute(f"LISTEN {ENDPOINTS_CHANNEL}")
             no_fsync_wait(conn)
             last_reclaim = 0.0
             while not self.stopping.is_set():
@@ -178,7 +186,8 @@ class Relay:
                     if (count := reclaim_expired(conn)) > 0:
                         log.warning("reclaimed %d expired leases", count)
                     last_reclaim = time.monotonic()
-                claims = claim(conn, self.settings)
+                self._refresh_endpoints(conn)
+                claims = claim(conn, self.settings, self.live.all)
                 self._publish_all(conn, claims)
                 if claims and log.isEnabledFor(logging.DEBUG):
                     log.debug("claimed %s", ", ".join(f"{c.endpoint}:{len(c.ids)}" for c in claims))
@@ -188,9 +197,16 @@ class Relay:
                 # or for an earlier event of its key, and the worker that frees either NOTIFYs.
                 self._wait(listen, conn)
 
+    def _refresh_endpoints(self, conn: Connection[Any]) -> None:
+        """Pick up endpoints added, changed or removed through the API (one row read)."""
+        with conn.transaction():
+            changed = self.live.refresh(conn)
+        if changed:
+            log.info("endpoints now: %s", ", ".join(e.name for e in self.live.all) or "(none)")
+
     def _filled_a_batch(self, claims: list[Claim]) -> bool:
         for claimed in claims:
-            endpoint = self.settings.webhook.endpoint(claimed.endpoint)
+            endpoint = self.live.get(claimed.endpoint)
             if endpoint is None:
                 continue
             if len(claimed.ids) >= batch_size(endpoint, self.settings.webhook.batch_size):
@@ -215,7 +231,7 @@ class Relay:
         """Nothing was claimable: sleep until a NOTIFY (new event, freed capacity), the next
         retry's due time, or the poll interval, whichever comes first."""
         timeout = self.settings.webhook.poll_interval
-        due = seconds_until_next_due(conn, self.settings)
+        due = seconds_until_next_due(conn, self.live.all)
         if due is not None and due > 0:
             # due == 0 with nothing claimed means the due rows wait for capacity or for an
             # earlier event of their key: a worker's NOTIFY will say when that changes

@@ -11,6 +11,7 @@ from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
 from services.api import (
+    endpoints,
     errors,
     health,
     interfaces,
@@ -58,6 +59,7 @@ def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None 
     app.include_router(interfaces.router)
     app.include_router(peers.router)
     app.include_router(metrics.router)
+    app.include_router(endpoints.router)
     app.include_router(provisioning.router)
     app.include_router(webhooks.router)
     prometheus.install(app)

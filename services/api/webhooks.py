@@ -78,6 +78,23 @@ class Endpoint(BaseModel):
     Name: str
     Url: str | None = Field(description="without user info or query (they may hold secrets)")
     Configured: bool
+    Source: Literal["config", "api"] | None = Field(
+        description="config: from the config file, read-only here; api: created at runtime; "
+        "null: removed (its deliveries wait under its name)"
+    )
+    Removed: bool
+    Timeout: str | None = None
+    RetrySchedule: list[str] | None = None
+    MaxInFlight: int | None = None
+    Authentication: str | None = Field(None, description='"***" when set: never shown')
+    Headers: dict[str, str] | None = Field(None, description="names only; values are ***")
+    SigningSecrets: int | None = Field(
+        None, description="whsec_ secrets signing now (the current one and those in grace)"
+    )
+    SigningPublicKey: str | None = Field(
+        None, description="whpk_ key receivers verify v1a signatures with"
+    )
+    PropagateTrace: bool | None = None
     Enabled: bool
     Events: list[str]
     Entities: list[str]

@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deliveries": ("deliveries", "inspect deliveries and their attempts"),
     "redeliver": ("redeliver", "put deliveries back to pending, due now"),
     "recover": ("recover", "bulk re-drive deliveries in a time window"),
-    "endpoints": ("endpoints", "show endpoints and their health; enable a disabled one"),
+    "endpoints": ("endpoints", "list, add, update, remove endpoints; rotate a secret; enable one"),
 }
 
 
