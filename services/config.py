@@ -1,55 +1,156 @@
 """Settings: the YAML file + environment + defaults, turned into one frozen object in one place.
 
-wg-portal's rules hold for the keys that come from wg-portal (reference §1a): each key has a
-variable `WG_PORTAL_<SECTION>_<KEY>` that sets its *default*; a value in the file wins; `${VAR}`
-inside the file is replaced from the environment. `DATABASE_URL` and `REDIS_URL` override
-everything. Every error names the key it is about, so start-up can stop with one clear line.
+`KEYS` is the whole configuration: one row per key with its coercion (and so its bounds) and its
+default, stated once. Adding a key is one row, plus a field on the section's dataclass when code
+reads it (rows without a field are still checked, and so are known keys).
+
+wg-portal's rules hold (reference §1a): each key has a variable `WG_PORTAL_<SECTION>_<KEY>` that
+sets its *default*; a value in the file wins; `${VAR}` (and `${VAR:-x}`, see services.envsubst)
+is replaced from the environment. `DATABASE_URL` and `REDIS_URL` override everything. A key we do
+not know in a section we read is refused with the closest known key; other sections are
+wg-portal's and ignored. Every error names the key it is about, so start-up stops with one line.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import logging
+import difflib
 import os
-import re
-import socket
-import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
-from services.durations import format_duration, parse_duration
+from services import config_values as v
+from services.config_values import DAY, HOUR, MINUTE, ConfigError, Listen
+from services.envsubst import SubstitutionError, substitute
+from services.host_resolution import check_hosts_resolve
+from services.wg_portal_keys import WG_PORTAL_KEYS
+
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "ENTITIES",
+    "EVENTS",
+    "KEYS",
+    "ConfigError",
+    "Endpoint",
+    "Listen",
+    "Settings",
+    "find_config_file",
+    "load_settings",
+]
 
 EVENTS = frozenset({"create", "update", "delete", "connect", "disconnect"})
 ENTITIES = frozenset({"user", "peer", "interface", "peer_metric"})
 PEER_STATE_FORMATS = ("peer", "peer_metric")
 DEFAULT_ENDPOINT = "default"
-_MAX_DURATION = 366 * 86400.0  # a year and a day: anything longer is a typo, not a setting
-# Per-key bounds (seconds): beyond them a value is a typo or a unit mix-up, not a setting.
-_MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
-_TIMEOUT = (0.1, 10 * _MINUTE)  # a whole webhook request; leases and task limits grow with it
-_RETRY_STEP = 7 * _DAY
-_LEASE_GRACE = _HOUR
-_POLL = (0.01, 10 * _MINUTE)
-_COLLECT = (0.1, _DAY)
-_REKEY = (1.0, _DAY)
-_GRACE = _DAY
-
-log = logging.getLogger(__name__)
-_ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_TIMEOUT = v.duration(0.1, 10 * MINUTE, zero=False)  # a whole webhook request
 
 
-class ConfigError(ValueError):
-    """A configuration value that cannot be used; `key` is its dotted name."""
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: where it lives, what it may be, what it is when nobody says."""
 
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
+    section: str
+    name: str
+    coerce: v.Coerce
+    default: Any
+    override: str = ""  # a variable that wins over the file too (twelve-factor URLs)
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.section}.{self.name}"
+
+    def read(self, given: Any, env: Mapping[str, str], where: str = "") -> Any:
+        """`given` (from the file), else the override/WG_PORTAL_* variable, else the default."""
+        if self.override and env.get(self.override):
+            given = env[self.override]
+        elif given is None:
+            given = env.get(f"WG_PORTAL_{self.section.upper()}_{self.name.upper()}")
+        try:
+            return self.coerce(self.default if given is None else given)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{where or self.section}.{self.name}", str(exc)) from None
+
+
+# fmt: off
+KEYS: tuple[Key, ...] = (
+    Key("core", "admin_user", v.text, "admin@wgportal.local"),
+    Key("core", "admin_password", v.text, "wgportal-default"),  # wg-portal's documented default
+    Key("core", "admin_api_token", v.text, ""),
+    Key("core", "delete_peer_after_user_deleted", v.boolean, False),
+    Key("core", "re_enable_peer_after_user_enable", v.boolean, True),
+    Key("advanced", "start_listen_port", v.integer(1, 65535), 51820),
+    Key("advanced", "start_cidr_v4", v.cidr, "10.11.12.0/24"),
+    Key("advanced", "start_cidr_v6", v.cidr, "fdfd:d3ad:c0de:1234::0/64"),
+    Key("advanced", "use_ip_v6", v.boolean, True),
+    Key("advanced", "api_admin_only", v.boolean, True),
+    Key("advanced", "log_level", v.log_level, "info"),
+    Key("advanced", "log_json", v.boolean, False),
+    Key("statistics", "collect_peer_data", v.boolean, True),
+    Key("statistics", "data_collection_interval", v.duration(0.1, DAY, zero=False), "1m"),
+    Key("statistics", "use_ping_checks", v.boolean, False),
+    Key("statistics", "disconnect_grace", v.duration(0, DAY), "0"),
+    Key("statistics", "wg_command", v.text, "wg show all dump"),
+    Key("backend", "rekey_timeout_interval", v.duration(1.0, DAY, zero=False), "180s"),
+    Key("database", "type", v.database_type, "postgres"),
+    Key("database", "dsn", v.stripped, "", override="DATABASE_URL"),  # "" = embedded Postgres
+    Key("database", "schema", v.stripped, "wg_webhooks"),
+    Key("redis", "url", v.redis_url, "", override="REDIS_URL"),  # "" = embedded Redis
+    Key("web", "listening_address", v.listen, "127.0.0.1:8888"),
+    Key("flower", "listening_address", v.listen, "127.0.0.1:5555"),
+    Key("flower", "basic_auth", v.user_password, ""),
+    Key("webhook", "url", v.url, ""),  # "" = no default endpoint
+    Key("webhook", "authentication", v.text, ""),
+    Key("webhook", "secret", v.text, ""),  # an alias of authentication
+    Key("webhook", "headers", v.headers, ""),
+    # the endpoints' defaults (ENDPOINT_INHERITS):
+    Key("webhook", "timeout", _TIMEOUT, "10s"),
+    Key("webhook", "retry_schedule", v.schedule, "5s 5m 30m 2h 5h 10h 10h"),
+    Key("webhook", "max_in_flight", v.integer(1, 1024), 16),
+    Key("webhook", "signing_secret", v.signing_secret, ""),
+    Key("webhook", "include_secrets", v.boolean, False),
+    Key("webhook", "peer_state_format", v.one_of(PEER_STATE_FORMATS), "peer"),
+    Key("webhook", "retention", v.duration(zero=False), "720h"),
+    Key("webhook", "disable_after", v.duration(), "120h"),
+    Key("webhook", "block_private_networks", v.boolean, False),
+    Key("webhook", "batch_size", v.integer(1, 1000), 50),
+    # extra time a lease allows beyond the longest POST: covers waiting in the queue
+    Key("webhook", "lease_grace", v.duration(0, HOUR, zero=False), "60s"),
+    # the relay polls this often even without NOTIFY (a lost notification costs this much)
+    Key("webhook", "poll_interval", v.duration(0.01, 10 * MINUTE, zero=False), "1s"),
+    Key("ingest", "authentication", v.text, ""),  # "" = POST /ingest/wg-portal is off
+    Key("portal", "url", v.url, ""),  # "" = no reconcile
+    Key("portal", "api_user", v.text, ""),
+    Key("portal", "api_token", v.text, ""),
+    Key("portal", "reconcile_interval", v.duration(1.0, DAY, zero=False), "5m"),
+)
+
+# One entry of webhook.endpoints; what it leaves out comes from webhook.<key> (ENDPOINT_INHERITS).
+ENDPOINT_KEYS: tuple[Key, ...] = (
+    Key("endpoint", "name", v.endpoint_name, ""),
+    Key("endpoint", "url", v.url, ""),
+    Key("endpoint", "authentication", v.text, ""),
+    Key("endpoint", "secret", v.text, ""),  # an alias of authentication
+    Key("endpoint", "events", v.names(EVENTS, "event"), ""),  # empty = all
+    Key("endpoint", "entities", v.names(ENTITIES, "entity"), ""),  # empty = all
+    Key("endpoint", "headers", v.headers, ""),
+    Key("endpoint", "signing_key", v.signing_key, ""),
+    Key("endpoint", "propagate_trace", v.boolean, False),
+)
+ENDPOINT_INHERITS = ("timeout", "retry_schedule", "max_in_flight", "signing_secret")
+_INHERITED = (*ENDPOINT_INHERITS, "headers")  # webhook.headers: merged under the endpoint's
+
+# fmt: on
+_BY_NAME = {key.dotted: key for key in KEYS}
+_ENDPOINT_BY_NAME = {key.name: key for key in ENDPOINT_KEYS}
+
+
+def default(dotted: str) -> Any:
+    """The typed default of `section.key` (what the dataclasses below declare)."""
+    key = _BY_NAME.get(dotted) or _ENDPOINT_BY_NAME[dotted.removeprefix("endpoint.")]
+    return key.coerce(key.default)
 
 
 @dataclass(frozen=True)
@@ -58,17 +159,17 @@ class Endpoint:
 
     name: str
     url: str
-    authentication: str = ""
-    signing_secret: str = ""
-    timeout: float = 10.0
-    retry_schedule: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
-    max_in_flight: int = 16
-    events: frozenset[str] = frozenset()  # empty = all
-    entities: frozenset[str] = frozenset()  # empty = all
-    # Runtime endpoints (services/endpoints/): extra headers, Ed25519 key, rotation, origin.
-    headers: tuple[tuple[str, str], ...] = ()  # (name, value): values are secrets
-    signing_key: str = ""  # whsk_...: Ed25519 `v1a,` signatures
-    propagate_trace: bool = False  # send W3C traceparent (the delivery path reads this flag)
+    authentication: str = default("endpoint.authentication")
+    signing_secret: str = default("webhook.signing_secret")
+    timeout: float = default("webhook.timeout")
+    retry_schedule: tuple[float, ...] = default("webhook.retry_schedule")
+    max_in_flight: int = default("webhook.max_in_flight")
+    events: frozenset[str] = default("endpoint.events")  # empty = all
+    entities: frozenset[str] = default("endpoint.entities")  # empty = all
+    headers: tuple[tuple[str, str], ...] = default("endpoint.headers")  # values are secrets
+    signing_key: str = default("endpoint.signing_key")  # whsk_...: Ed25519 `v1a,` signatures
+    propagate_trace: bool = default("endpoint.propagate_trace")  # send W3C traceparent
+    # Runtime endpoints (services/endpoints/): rotated-out secrets and where it comes from.
     previous_secrets: tuple[tuple[str, float], ...] = ()  # (whsec_..., valid until, Unix s)
     source: str = "config"  # "config" (the file) or "api" (stored in Postgres)
 
@@ -83,11 +184,11 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Core:
-    admin_user: str = "admin@wgportal.local"
-    admin_password: str = "wgportal-default"  # noqa: S105  (wg-portal's documented default)
-    admin_api_token: str = ""
-    delete_peer_after_user_deleted: bool = False
-    re_enable_peer_after_user_enable: bool = True
+    admin_user: str = default("core.admin_user")
+    admin_password: str = default("core.admin_password")
+    admin_api_token: str = default("core.admin_api_token")
+    delete_peer_after_user_deleted: bool = default("core.delete_peer_after_user_deleted")
+    re_enable_peer_after_user_enable: bool = default("core.re_enable_peer_after_user_enable")
 
     def __repr__(self) -> str:
         return f"Core(admin_user={self.admin_user!r})"
@@ -95,53 +196,43 @@ class Core:
 
 @dataclass(frozen=True)
 class Advanced:
-    start_listen_port: int = 51820
-    start_cidr_v4: str = "10.11.12.0/24"
-    start_cidr_v6: str = "fdfd:d3ad:c0de:1234::0/64"
-    use_ip_v6: bool = True
-    api_admin_only: bool = True
+    start_listen_port: int = default("advanced.start_listen_port")
+    start_cidr_v4: str = default("advanced.start_cidr_v4")
+    start_cidr_v6: str = default("advanced.start_cidr_v6")
+    use_ip_v6: bool = default("advanced.use_ip_v6")
+    api_admin_only: bool = default("advanced.api_admin_only")
+    log_level: str = default("advanced.log_level")  # Python's name: DEBUG, INFO, ...
+    log_json: bool = default("advanced.log_json")
 
 
 @dataclass(frozen=True)
 class Statistics:
-    collect_peer_data: bool = True
-    data_collection_interval: float = 60.0
-    use_ping_checks: bool = False
-    disconnect_grace: float = 0.0
-    wg_command: str = "wg show all dump"
+    collect_peer_data: bool = default("statistics.collect_peer_data")
+    data_collection_interval: float = default("statistics.data_collection_interval")
+    use_ping_checks: bool = default("statistics.use_ping_checks")
+    disconnect_grace: float = default("statistics.disconnect_grace")
+    wg_command: str = default("statistics.wg_command")
 
 
 @dataclass(frozen=True)
 class Webhook:
     endpoints: tuple[Endpoint, ...] = ()
-    # timeout, retry_schedule, max_in_flight, signing_secret, headers of `webhook:`: what an
-    # endpoint (from the file or the API) leaves unset
-    endpoint_defaults: Endpoint = field(
-        default_factory=lambda: Endpoint(DEFAULT_ENDPOINT, "http://unused.invalid")
+    # webhook.<ENDPOINT_INHERITS> and webhook.headers: what an endpoint (from the file or the
+    # endpoints API) leaves unset
+    inherited: Mapping[str, Any] = field(
+        default_factory=lambda: {name: default(f"webhook.{name}") for name in _INHERITED}
     )
-    include_secrets: bool = False
-    peer_state_format: str = "peer"
-    retention: float = 30 * 86400.0
-    disable_after: float = 5 * 86400.0
-    block_private_networks: bool = False
-    batch_size: int = 50
-    # Extra time a lease allows beyond the longest POST: covers waiting in the queue.
-    lease_grace: float = 60.0
-    # The relay polls this often even without NOTIFY (a lost notification costs this much).
-    poll_interval: float = 1.0
+    include_secrets: bool = default("webhook.include_secrets")
+    peer_state_format: str = default("webhook.peer_state_format")
+    retention: float = default("webhook.retention")
+    disable_after: float = default("webhook.disable_after")
+    block_private_networks: bool = default("webhook.block_private_networks")
+    batch_size: int = default("webhook.batch_size")
+    lease_grace: float = default("webhook.lease_grace")
+    poll_interval: float = default("webhook.poll_interval")
 
     def endpoint(self, name: str) -> Endpoint | None:
         return next((e for e in self.endpoints if e.name == name), None)
-
-
-@dataclass(frozen=True)
-class Listen:
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -150,12 +241,12 @@ class Settings:
     advanced: Advanced = field(default_factory=Advanced)
     statistics: Statistics = field(default_factory=Statistics)
     webhook: Webhook = field(default_factory=Webhook)
-    rekey_timeout_interval: float = 180.0
-    database_dsn: str = ""  # "" = embedded Postgres
-    redis_url: str = ""  # "" = embedded Redis
-    web: Listen = field(default_factory=lambda: Listen("127.0.0.1", 8888))
-    flower: Listen = field(default_factory=lambda: Listen("127.0.0.1", 5555))
-    flower_basic_auth: str = ""
+    rekey_timeout_interval: float = default("backend.rekey_timeout_interval")
+    database_dsn: str = default("database.dsn")  # "" = embedded Postgres
+    redis_url: str = default("redis.url")  # "" = embedded Redis
+    web: Listen = field(default_factory=lambda: default("web.listening_address"))
+    flower: Listen = field(default_factory=lambda: default("flower.listening_address"))
+    flower_basic_auth: str = default("flower.basic_auth")
     data_dir: Path = field(default_factory=lambda: Path(".wg-webhooks"))
     source: str = ""  # the file the settings came from, "" when none
 
@@ -164,15 +255,8 @@ class Settings:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading: file discovery, ${VAR} substitution, WG_PORTAL_* defaults
+# Reading: file discovery, ${VAR} substitution, the table
 # ---------------------------------------------------------------------------------------------
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def substitute(text: str, env: Mapping[str, str]) -> str:
-    """`${VAR}` replaced from `env` (unset = empty), as wg-portal does in its config file."""
-    return _VAR.sub(lambda m: env.get(m.group(1), ""), text)
 
 
 def find_config_file(explicit: str | None, env: Mapping[str, str]) -> Path | None:
@@ -195,10 +279,11 @@ def find_config_file(explicit: str | None, env: Mapping[str, str]) -> Path | Non
 
 def _read_file(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = substitute(path.read_text(encoding="utf-8"), env)
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read config file: {exc.strerror}") from None
-    text = substitute(text, env)
+    except SubstitutionError as exc:
+        raise ConfigError(str(path), str(exc)) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -212,477 +297,117 @@ def _read_file(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
     return data
 
 
-class _Reader:
-    """Looks up `section.key`: the file's value, else WG_PORTAL_SECTION_KEY, else the default."""
-
-    def __init__(self, data: dict[str, Any], env: Mapping[str, str]) -> None:
-        self.data = data
-        self.env = env
-
-    def section(self, name: str) -> dict[str, Any]:
-        value = self.data.get(name)
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise ConfigError(name, "must be a mapping")
-        return value
-
-    def raw(self, section: str, key: str, default: Any) -> Any:
-        sect = self.section(section)
-        if key in sect and sect[key] is not None:
-            return sect[key]
-        env_value = self.env.get(f"WG_PORTAL_{section.upper()}_{key.upper()}")
-        if env_value is not None:
-            return env_value
-        return default
-
-    def get(self, section: str, key: str, default: Any, coerce: Callable[[Any], Any]) -> Any:
-        value = self.raw(section, key, default)
-        try:
-            return coerce(value)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"{section}.{key}", str(exc)) from None
+def _refuse_unknown(where: str, given: Mapping[str, Any], known: set[str]) -> None:
+    """A key not in `known` stops start-up, naming the closest known key (a typo, usually)."""
+    for name in sorted(set(map(str, given)) - known):
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(known))}"
+        raise ConfigError(f"{where}.{name}", f"unknown key ({hint})")
 
 
-# ---------------------------------------------------------------------------------------------
-# Coercions: each raises ValueError with a message that completes "section.key: ..."
-# ---------------------------------------------------------------------------------------------
+def _sections(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The sections we read, each checked for unknown keys; wg-portal's other sections ignored."""
+    sections: dict[str, dict[str, Any]] = {}
+    for key in KEYS:
+        if key.section in sections:
+            continue
+        given = data.get(key.section)
+        if given is not None and not isinstance(given, dict):
+            raise ConfigError(key.section, "must be a mapping")
+        known = {k.name for k in KEYS if k.section == key.section}
+        known |= WG_PORTAL_KEYS.get(key.section, frozenset())
+        if key.section == "webhook":
+            known.add("endpoints")
+        _refuse_unknown(key.section, given or {}, known)
+        sections[key.section] = given or {}
+    return sections
 
 
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"{value!r} is not a boolean (true or false)")
+def read_keys(data: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Every key of `KEYS` as its typed value, by dotted name."""
+    sections = _sections(data)
+    return {key.dotted: key.read(sections[key.section].get(key.name), env) for key in KEYS}
 
 
-def _int_range(low: int, high: int) -> Callable[[Any], int]:
-    def coerce(value: Any) -> int:
-        if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a whole number")
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise ValueError(f"{value!r} is not a whole number") from None
-        if not low <= number <= high:
-            raise ValueError(f"{number} is out of range ({low} to {high})")
-        return number
-
-    return coerce
-
-
-def _duration(
-    allow_zero: bool = True, low: float = 0.0, high: float = _MAX_DURATION
-) -> Callable[[Any], float]:
-    """A Go duration within [low, high] (0 passes when `allow_zero`, whatever `low` is)."""
-
-    def coerce(value: Any) -> float:
-        seconds = parse_duration(value)
-        if seconds > _MAX_DURATION:
-            raise ValueError(f"{value!r} is longer than a year")
-        if seconds == 0:
-            if not allow_zero:
-                raise ValueError(f"{value!r} must be more than zero")
-            return seconds
-        if seconds > high:
-            raise ValueError(f"{value!r} is absurdly long here: at most {format_duration(high)}")
-        if seconds < low:
-            raise ValueError(f"{value!r} is absurdly short here: at least {format_duration(low)}")
-        return seconds
-
-    return coerce
-
-
-def _str(value: Any) -> str:
-    if isinstance(value, dict | list):
-        raise ValueError("must be a string")
-    return str(value)
-
-
-def _cidr(value: Any) -> str:
-    try:
-        return str(ipaddress.ip_network(str(value).strip(), strict=False))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a CIDR network (like 10.11.12.0/24)") from None
-
-
-def _url(value: Any) -> str:
-    text = str(value).strip()
-    if not text:
-        return ""
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{text!r} must start with http:// or https://")
-    if not parts.hostname:
-        raise ValueError(f"{text!r} has no host")
-    try:
-        _ = parts.port
-    except ValueError:
-        raise ValueError(f"{text!r} has a bad port") from None
-    return text
-
-
-def _listen(value: Any) -> Listen:
-    text = str(value).strip()
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        raise ValueError(f"{text!r} is not host:port (like 127.0.0.1:8888)")
-    host = host.strip("[]") or "0.0.0.0"  # noqa: S104  (":8888" means every address, as in wg-portal)
-    try:
-        number = int(port)
-    except ValueError:
-        raise ValueError(f"{text!r} has a bad port") from None
-    if not 1 <= number <= 65535:
-        raise ValueError(f"port {number} is out of range (1 to 65535)")
-    return Listen(host, number)
-
-
-def _schedule(value: Any) -> tuple[float, ...]:
-    if isinstance(value, str):
-        value = [v for v in value.replace(",", " ").split() if v]
-    if not isinstance(value, list) or not value:
-        raise ValueError("must be a non-empty list of durations (like [5s, 5m, 30m])")
-    steps = []
-    for item in value:
-        seconds = parse_duration(item)
-        if seconds > _MAX_DURATION:
-            raise ValueError(f"{item!r} is longer than a year")
-        if seconds > _RETRY_STEP:
-            raise ValueError(
-                f"{item!r} is absurdly long for one step: at most {format_duration(_RETRY_STEP)}"
-            )
-        steps.append(seconds)
-    if len(steps) > 50:
-        raise ValueError("has more than 50 steps")
-    return tuple(steps)
-
-
-def _names(allowed: frozenset[str], what: str) -> Callable[[Any], frozenset[str]]:
-    def coerce(value: Any) -> frozenset[str]:
-        if value is None or value == "":
-            return frozenset()
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, list):
-            raise ValueError(f"must be a list of {what} names")
-        names = frozenset(str(v) for v in value)
-        unknown = sorted(names - allowed)
-        if unknown:
-            raise ValueError(
-                f"unknown {what} {', '.join(unknown)} (known: {', '.join(sorted(allowed))})"
-            )
-        return names
-
-    return coerce
-
-
-# ---------------------------------------------------------------------------------------------
-# Building the Settings
-# ---------------------------------------------------------------------------------------------
-
-
-def _endpoint_from(
-    key: str, item: Mapping[str, Any], defaults: Endpoint, name: str | None = None
-) -> Endpoint:
-    return endpoint_from(item, defaults, key_of=lambda k: f"{key}.{k}", name=name)
-
-
-ENDPOINT_KEYS = (
-    "name",
-    "url",
-    "authentication",
-    "secret",
-    "signing_secret",
-    "signing_key",
-    "timeout",
-    "retry_schedule",
-    "max_in_flight",
-    "events",
-    "entities",
-    "headers",
-    "propagate_trace",
-)
-
-
-def endpoint_from(
-    item: Mapping[str, Any],
-    defaults: Endpoint,
-    *,
-    key_of: Callable[[str], str],
-    name: str | None = None,
-) -> Endpoint:
-    """One `endpoints:` entry (config keys) -> Endpoint; errors name `key_of(key)`.
-
-    The config file and the endpoints API both come through here, so a value is refused the
-    same way whichever way it arrives.
-    """
-
-    def field_(name_: str, default: Any, coerce: Callable[[Any], Any]) -> Any:
-        value = item.get(name_, None)
-        if value is None:
-            return default
-        try:
-            return coerce(value)
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(key_of(name_), str(exc)) from None
-
-    for extra in sorted(set(item) - set(ENDPOINT_KEYS)):
-        raise ConfigError(key_of(extra), f"unknown key (known: {', '.join(sorted(ENDPOINT_KEYS))})")
-    endpoint_name = name if name is not None else field_("name", "", _str).strip()
-    if not _ENDPOINT_NAME.match(endpoint_name):
-        raise ConfigError(
-            key_of("name"), f"{endpoint_name!r} must be 1-63 letters, digits, '.', '_' or '-'"
-        )
-    url = field_("url", "", _url)
-    if not url:
-        raise ConfigError(key_of("url"), "is required")
-    authentication = field_("authentication", "", _str) or field_("secret", "", _str)
-    propagate_trace = field_("propagate_trace", defaults.propagate_trace, _bool)
-    headers = merge_headers(defaults.headers, field_("headers", (), _headers))
-    refused = owned_header(headers, bool(authentication), propagate_trace)
-    if refused:
-        raise ConfigError(key_of("headers"), refused)
-    return Endpoint(
-        name=endpoint_name,
-        url=url,
-        authentication=authentication,
-        signing_secret=field_("signing_secret", defaults.signing_secret, _signing_secret),
-        timeout=field_("timeout", defaults.timeout, _duration(False, *_TIMEOUT)),
-        retry_schedule=field_("retry_schedule", defaults.retry_schedule, _schedule),
-        max_in_flight=field_("max_in_flight", defaults.max_in_flight, _int_range(1, 1024)),
-        events=field_("events", frozenset(), _names(EVENTS, "event")),
-        entities=field_("entities", frozenset(), _names(ENTITIES, "entity")),
-        headers=headers,
-        signing_key=field_("signing_key", defaults.signing_key, _signing_key),
-        propagate_trace=propagate_trace,
+def _section(cls: type[Any], values: Mapping[str, Any], section: str, **extra: Any) -> Any:
+    """`cls` built from the values of `section` that it has a field for."""
+    wanted = {f"{section}.{f.name}": f.name for f in fields(cls) if f.name not in extra}
+    return cls(
+        **{name: values[dotted] for dotted, name in wanted.items() if dotted in values}, **extra
     )
 
 
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")  # an RFC 9110 token
-_OWNED_HEADERS = frozenset(
-    {"content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection"}
-)
+def _endpoints(given: Any, values: Mapping[str, Any]) -> list[tuple[str, Endpoint]]:
+    """The endpoint made from webhook.url, then each of webhook.endpoints, with its URL's key."""
+    inherited = inherited_by_endpoints(values)
+    found: list[tuple[str, Endpoint]] = []
+    if values["webhook.url"]:
+        authentication = values["webhook.authentication"] or values["webhook.secret"]
+        endpoint = _build_endpoint(
+            DEFAULT_ENDPOINT, values["webhook.url"], authentication, inherited, {}, "webhook"
+        )
+        found.append(("webhook.url", endpoint))
+    if given is None:
+        given = []
+    if not isinstance(given, list):
+        raise ConfigError("webhook.endpoints", "must be a list of endpoints")
+    for index, item in enumerate(given):
+        where = f"webhook.endpoints[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigError(where, "must be a mapping with at least name and url")
+        endpoint = endpoint_from(item, inherited, where)
+        if any(e.name == endpoint.name for _, e in found):
+            raise ConfigError(f"{where}.name", f"endpoint name {endpoint.name!r} is used twice")
+        found.append((f"{where}.url", endpoint))
+    return found
 
 
-def _headers(value: Any) -> tuple[tuple[str, str], ...]:
-    """`{Name: value}`: names are HTTP tokens, values one line of text (never shown back)."""
-    if not isinstance(value, dict):
-        raise ValueError("must be a mapping of header names to values")
-    pairs = []
-    for header, text in value.items():
-        header = str(header).strip()
-        if not _HEADER_NAME.match(header):
-            raise ValueError(f"{header!r} is not a valid header name")
-        if isinstance(text, dict | list) or text is None:
-            raise ValueError(f"the value of {header} must be a string")
-        text = str(text)
-        if "\r" in text or "\n" in text or "\x00" in text:
-            raise ValueError(f"the value of {header} must be one line")
-        pairs.append((header, text))
-    return tuple(pairs)
+def inherited_by_endpoints(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What an endpoint leaves unset: webhook.<ENDPOINT_INHERITS>, and webhook.headers."""
+    return {name: values[f"webhook.{name}"] for name in _INHERITED}
+
+
+def endpoint_from(item: Mapping[str, Any], inherited: Mapping[str, Any], where: str) -> Endpoint:
+    """One entry of webhook.endpoints (its config keys) -> Endpoint, errors naming `where.key`.
+
+    The config file and the endpoints API (services/endpoints/spec.py) both build through here,
+    so a value is refused the same way whichever way it arrives.
+    """
+    _refuse_unknown(where, item, set(_ENDPOINT_BY_NAME) | set(ENDPOINT_INHERITS))
+    own = {k.name: k.read(item.get(k.name), {}, where) for k in ENDPOINT_KEYS}
+    for name in ENDPOINT_INHERITS:
+        key = _BY_NAME[f"webhook.{name}"]
+        own[name] = key.read(item[name], {}, where) if item.get(name) is not None else None
+    if not own["url"]:
+        raise ConfigError(f"{where}.url", "is required")
+    own["headers"] = merge_headers(inherited.get("headers", ()), own["headers"])
+    overrides = {k: val for k, val in own.items() if val is not None}
+    authentication = own["authentication"] or own["secret"]
+    return _build_endpoint(own["name"], own["url"], authentication, inherited, overrides, where)
 
 
 def merge_headers(
     defaults: tuple[tuple[str, str], ...], own: tuple[tuple[str, str], ...]
 ) -> tuple[tuple[str, str], ...]:
-    """The endpoint's headers over `webhook.headers` (names compare case-insensitively)."""
+    """The endpoint's headers over webhook.headers (names compare case-insensitively)."""
     mine = {n.lower() for n, _ in own}
-    return tuple((n, v) for n, v in defaults if n.lower() not in mine) + own
+    return tuple((n, val) for n, val in defaults if n.lower() not in mine) + own
 
 
-def owned_header(
-    headers: tuple[tuple[str, str], ...], authentication: bool, propagate_trace: bool
-) -> str:
-    """Why one of `headers` may not be set (the service sends it itself), or ""."""
-    for header, _ in headers:
-        lower = header.lower()
-        if lower in _OWNED_HEADERS or lower.startswith("webhook-"):
-            return f"{header} is set by wg-webhooks itself and cannot be overridden"
-        if lower == "authorization" and authentication:
-            return "Authorization is set from authentication; set one or the other"
-        if lower == "traceparent" and propagate_trace:
-            return "traceparent is sent by propagate_trace; set one or the other"
-    return ""
-
-
-def rotation_grace(value: Any) -> float:
-    """How long a rotated-out signing secret keeps signing: 0 (stop at once) to 30 days."""
-    return _duration(True, 0, 30 * _DAY)(value)
-
-
-def _signing_key(value: Any) -> str:
-    from services.signing_keys import check_signing_key
-
-    text = str(value).strip()
-    if text:
-        check_signing_key(text)
-    return text
-
-
-def _signing_secret(value: Any) -> str:
-    text = str(value).strip()
-    if not text:
-        return ""
-    import base64
-    import binascii
-
-    raw = text.removeprefix("whsec_")
-    try:
-        if len(base64.b64decode(raw, validate=True)) < 16:
-            raise ValueError("is shorter than 16 bytes")
-    except binascii.Error:
-        raise ValueError("must be whsec_ followed by base64 (Standard Webhooks)") from None
-    return text
-
-
-def _webhook(reader: _Reader) -> tuple[Webhook, list[tuple[str, str]]]:
-    """The webhook section, and each endpoint URL with the key it came from."""
-    section = "webhook"
-    defaults = Endpoint(
-        name=DEFAULT_ENDPOINT,
-        url="http://unused.invalid",
-        timeout=reader.get(section, "timeout", "10s", _duration(False, *_TIMEOUT)),
-        retry_schedule=reader.get(section, "retry_schedule", "5s 5m 30m 2h 5h 10h 10h", _schedule),
-        max_in_flight=reader.get(section, "max_in_flight", 16, _int_range(1, 1024)),
-        signing_secret=reader.get(section, "signing_secret", "", _signing_secret),
-        headers=reader.get(section, "headers", {}, _headers),
-    )
-    endpoints: list[Endpoint] = []
-    urls: list[tuple[str, str]] = []
-    url = reader.get(section, "url", "", _url)
-    if url:
-        urls.append((f"{section}.url", url))
-        authentication = reader.get(section, "authentication", "", _str) or reader.get(
-            section, "secret", "", _str
-        )
-        endpoints.append(
-            Endpoint(
-                name=DEFAULT_ENDPOINT,
-                url=url,
-                authentication=authentication,
-                signing_secret=defaults.signing_secret,
-                timeout=defaults.timeout,
-                retry_schedule=defaults.retry_schedule,
-                max_in_flight=defaults.max_in_flight,
-                headers=defaults.headers,
-            )
-        )
-    refused = owned_header(defaults.headers, bool(endpoints and endpoints[0].authentication), False)
+def _build_endpoint(
+    name: str,
+    url: str,
+    authentication: str,
+    inherited: Mapping[str, Any],
+    own: Mapping[str, Any],
+    where: str,
+) -> Endpoint:
+    merged = {**inherited, **own, "name": name, "url": url, "authentication": authentication}
+    endpoint = Endpoint(**{f.name: merged[f.name] for f in fields(Endpoint) if f.name in merged})
+    refused = v.owned_header(endpoint.headers, bool(authentication), endpoint.propagate_trace)
     if refused:
-        raise ConfigError(f"{section}.headers", refused)
-    listed = reader.section(section).get("endpoints") or []
-    if not isinstance(listed, list):
-        raise ConfigError(f"{section}.endpoints", "must be a list of endpoints")
-    for index, item in enumerate(listed):
-        key = f"{section}.endpoints[{index}]"
-        if not isinstance(item, dict):
-            raise ConfigError(key, "must be a mapping with at least name and url")
-        endpoint = _endpoint_from(key, item, defaults)
-        if any(e.name == endpoint.name for e in endpoints):
-            raise ConfigError(f"{key}.name", f"endpoint name {endpoint.name!r} is used twice")
-        endpoints.append(endpoint)
-        urls.append((f"{key}.url", endpoint.url))
-    state_format = reader.get(section, "peer_state_format", "peer", _str)
-    if state_format not in PEER_STATE_FORMATS:
-        raise ConfigError(
-            f"{section}.peer_state_format",
-            f"{state_format!r} is not one of {', '.join(PEER_STATE_FORMATS)}",
-        )
-    webhook = Webhook(
-        endpoints=tuple(endpoints),
-        endpoint_defaults=defaults,
-        include_secrets=reader.get(section, "include_secrets", False, _bool),
-        peer_state_format=state_format,
-        retention=reader.get(section, "retention", "720h", _duration(allow_zero=False)),
-        disable_after=reader.get(section, "disable_after", "120h", _duration()),
-        block_private_networks=reader.get(section, "block_private_networks", False, _bool),
-        batch_size=reader.get(section, "batch_size", 50, _int_range(1, 1000)),
-        lease_grace=reader.get(section, "lease_grace", "60s", _duration(False, 0, _LEASE_GRACE)),
-        poll_interval=reader.get(section, "poll_interval", "1s", _duration(False, *_POLL)),
-    )
-    return webhook, urls
-
-
-def _database_dsn(reader: _Reader, env: Mapping[str, str]) -> str:
-    db_type = reader.get("database", "type", "postgres", _str).strip().lower()
-    if db_type not in ("postgres", "postgresql"):
-        raise ConfigError(
-            "database.type",
-            f"{db_type!r} is not supported: wg-webhooks keeps its outbox in Postgres "
-            "(set database.type: postgres and database.dsn, or leave both unset for the "
-            "embedded Postgres)",
-        )
-    if env.get("DATABASE_URL"):
-        return env["DATABASE_URL"]
-    return str(reader.get("database", "dsn", "", _str)).strip()
-
-
-RESOLVE_TIMEOUT = 5.0  # seconds for all of a config's host lookups together
-
-
-def check_hosts_resolve(urls: Sequence[tuple[str, str]], timeout: float = RESOLVE_TIMEOUT) -> None:
-    """Every (key, URL)'s host name resolves now (one query to the system resolver each).
-
-    A name that does not exist (a typo, a `.invalid` name, a placeholder) stops start-up naming
-    its key. A resolver that cannot be reached (EAI_AGAIN: an offline start) or does not answer
-    within `timeout` is only logged: the workers resolve again at every connection, and a DNS
-    outage must not keep the service from starting. Names under `.invalid` are refused without
-    a query (RFC 6761 §6.4: they never resolve).
-    """
-    lookups: dict[str, str] = {}  # host -> the first key naming it
-    for key, url in urls:
-        host = urlsplit(url).hostname or ""
-        try:
-            ipaddress.ip_address(host)
-            continue  # an address needs no lookup
-        except ValueError:
-            pass
-        if host == "invalid" or host.endswith(".invalid"):
-            raise ConfigError(key, f"host {host!r} does not resolve (a .invalid name)")
-        lookups.setdefault(host, key)
-    if not lookups:
-        return
-    # The lookups run in daemon threads: a resolver that never answers cannot hang start-up.
-    results: dict[str, BaseException | None] = {}
-    threads = [
-        threading.Thread(target=_lookup, args=(host, results), daemon=True, name=f"resolve {host}")
-        for host in lookups
-    ]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + timeout
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    for host, key in lookups.items():
-        if host not in results:
-            log.warning(
-                "%s: no answer resolving %s within %gs; starting anyway", key, host, timeout
-            )
-            continue
-        error = results[host]
-        if error is None:
-            continue
-        if isinstance(error, socket.gaierror):
-            if error.errno == socket.EAI_AGAIN:
-                log.warning("%s: cannot resolve %s now (%s); starting anyway", key, host, error)
-                continue
-            raise ConfigError(key, f"host {host!r} does not resolve ({error.strerror})")
-        if isinstance(error, UnicodeError):
-            raise ConfigError(key, f"host {host!r} is not a valid host name")
-        raise ConfigError(key, f"host {host!r} cannot be resolved ({error})")
-
-
-def _lookup(host: str, results: dict[str, BaseException | None]) -> None:
-    try:
-        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        results[host] = exc
-    else:
-        results[host] = None
+        raise ConfigError(f"{where}.headers", refused)
+    return endpoint
 
 
 def load_settings(
@@ -696,58 +421,28 @@ def load_settings(
     env = os.environ if env is None else env
     found = find_config_file(path, env)
     data = _read_file(found, env) if found is not None else {}
-    reader = _Reader(data, env)
-    core = Core(
-        admin_user=reader.get("core", "admin_user", "admin@wgportal.local", _str),
-        admin_password=reader.get("core", "admin_password", "wgportal-default", _str),
-        admin_api_token=reader.get("core", "admin_api_token", "", _str),
-        delete_peer_after_user_deleted=reader.get(
-            "core", "delete_peer_after_user_deleted", False, _bool
-        ),
-        re_enable_peer_after_user_enable=reader.get(
-            "core", "re_enable_peer_after_user_enable", True, _bool
-        ),
-    )
-    advanced = Advanced(
-        start_listen_port=reader.get("advanced", "start_listen_port", 51820, _int_range(1, 65535)),
-        start_cidr_v4=reader.get("advanced", "start_cidr_v4", "10.11.12.0/24", _cidr),
-        start_cidr_v6=reader.get("advanced", "start_cidr_v6", "fdfd:d3ad:c0de:1234::0/64", _cidr),
-        use_ip_v6=reader.get("advanced", "use_ip_v6", True, _bool),
-        api_admin_only=reader.get("advanced", "api_admin_only", True, _bool),
-    )
-    statistics = Statistics(
-        collect_peer_data=reader.get("statistics", "collect_peer_data", True, _bool),
-        data_collection_interval=reader.get(
-            "statistics", "data_collection_interval", "1m", _duration(False, *_COLLECT)
-        ),
-        use_ping_checks=reader.get("statistics", "use_ping_checks", False, _bool),
-        disconnect_grace=reader.get(
-            "statistics", "disconnect_grace", "0", _duration(True, 0, _GRACE)
-        ),
-        wg_command=reader.get("statistics", "wg_command", "wg show all dump", _str),
-    )
-    redis_url = env.get("REDIS_URL") or reader.get("redis", "url", "", _str).strip()
-    if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError("redis.url", f"{redis_url!r} must start with redis:// or rediss://")
-    flower_auth = reader.get("flower", "basic_auth", "", _str)
-    if flower_auth and ":" not in flower_auth:
-        raise ConfigError("flower.basic_auth", "must be user:password")
-    webhook, urls = _webhook(reader)
+    values = read_keys(data, env)
+    endpoints = _endpoints((data.get("webhook") or {}).get("endpoints"), values)
     if resolve_hosts:
-        check_hosts_resolve(urls)
+        check_hosts_resolve([(key, endpoint.url) for key, endpoint in endpoints])
+    webhook = _section(
+        Webhook,
+        values,
+        "webhook",
+        endpoints=tuple(e for _, e in endpoints),
+        inherited=inherited_by_endpoints(values),
+    )
     return Settings(
-        core=core,
-        advanced=advanced,
-        statistics=statistics,
+        core=_section(Core, values, "core"),
+        advanced=_section(Advanced, values, "advanced"),
+        statistics=_section(Statistics, values, "statistics"),
         webhook=webhook,
-        rekey_timeout_interval=reader.get(
-            "backend", "rekey_timeout_interval", "180s", _duration(False, *_REKEY)
-        ),
-        database_dsn=_database_dsn(reader, env),
-        redis_url=redis_url,
-        web=reader.get("web", "listening_address", "127.0.0.1:8888", _listen),
-        flower=reader.get("flower", "listening_address", "127.0.0.1:5555", _listen),
-        flower_basic_auth=flower_auth,
+        rekey_timeout_interval=values["backend.rekey_timeout_interval"],
+        database_dsn=values["database.dsn"],
+        redis_url=values["redis.url"],
+        web=values["web.listening_address"],
+        flower=values["flower.listening_address"],
+        flower_basic_auth=values["flower.basic_auth"],
         data_dir=Path(env.get("WG_WEBHOOKS_DATA_DIR") or ".wg-webhooks").absolute(),
         source=str(found) if found is not None else "",
     )

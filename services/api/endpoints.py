@@ -18,10 +18,9 @@ from services import endpoint_health
 from services.api.auth import require_admin
 from services.api.state import state_of
 from services.api.webhooks import Endpoint
-from services.api.webhooks import _database as database  # until one domain-error handler
-from services.config import ConfigError, rotation_grace
 from services.domain.errors import Invalid
 from services.endpoints import store
+from services.endpoints.rotation import DEFAULT_GRACE, GRACE
 from services.payloads.gotime import go_time_or_none
 
 router = APIRouter(
@@ -55,7 +54,7 @@ class EndpointIn(BaseModel):
 class RotateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    Grace: str = Field("24h", description="how long the replaced secret keeps signing")
+    Grace: str = Field(DEFAULT_GRACE, description="how long the replaced secret keeps signing")
 
 
 class RotateOut(BaseModel):
@@ -73,7 +72,7 @@ def _given(body: EndpointIn) -> dict[str, Any]:
 def add_endpoint(body: EndpointIn, request: Request) -> dict[str, Any]:
     """A new endpoint; events recorded after this answer are delivered to it."""
     state = state_of(request)
-    with database(state) as conn:
+    with state.pool.connection() as conn:
         endpoint = store.add(conn, state.settings, _given(body))
         return endpoint_health.get_endpoint(conn, state.settings, endpoint.name).to_json()
 
@@ -82,7 +81,7 @@ def add_endpoint(body: EndpointIn, request: Request) -> dict[str, Any]:
 def get_endpoint(name: str, request: Request) -> dict[str, Any]:
     """One endpoint (config or api, or removed with deliveries left), secrets masked."""
     state = state_of(request)
-    with database(state) as conn:
+    with state.pool.connection() as conn:
         return endpoint_health.get_endpoint(conn, state.settings, name).to_json()
 
 
@@ -90,7 +89,7 @@ def get_endpoint(name: str, request: Request) -> dict[str, Any]:
 def update_endpoint(name: str, body: EndpointIn, request: Request) -> dict[str, Any]:
     """Change the fields given (null = back to the default); the next attempt uses them."""
     state = state_of(request)
-    with database(state) as conn:
+    with state.pool.connection() as conn:
         store.update(conn, state.settings, name, _given(body))
         return endpoint_health.get_endpoint(conn, state.settings, name).to_json()
 
@@ -99,7 +98,7 @@ def update_endpoint(name: str, body: EndpointIn, request: Request) -> dict[str, 
 def remove_endpoint(name: str, request: Request) -> Response:
     """Remove it: nothing more is POSTed to it; its deliveries are kept and wait for it."""
     state = state_of(request)
-    with database(state) as conn:
+    with state.pool.connection() as conn:
         store.remove(conn, state.settings, name)
     return Response(status_code=204)
 
@@ -108,11 +107,11 @@ def remove_endpoint(name: str, request: Request) -> Response:
 def rotate_secret(name: str, request: Request, body: RotateIn | None = None) -> dict[str, Any]:
     """A new whsec_ secret signs from now on; the replaced one signs beside it for Grace."""
     state = state_of(request)
-    grace_text = body.Grace if body is not None else "24h"
-    with database(state) as conn:
+    grace_text = body.Grace if body is not None else DEFAULT_GRACE
+    with state.pool.connection() as conn:
         try:
-            grace = rotation_grace(grace_text)
-        except (ValueError, ConfigError) as exc:
+            grace = GRACE(grace_text)
+        except ValueError as exc:
             raise Invalid(f"Grace: {exc}") from None
         secret, until = store.rotate_secret(conn, state.settings, name, grace)
     return {

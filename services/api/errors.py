@@ -1,4 +1,5 @@
-"""wg-portal's error body `{"Code","Message"}` for every error, and driver errors mapped once."""
+"""wg-portal's error body `{"Code","Message"}` for every error; domain and driver errors mapped
+once."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+
 log = logging.getLogger("wg_webhooks.api")
 
 
@@ -20,6 +23,21 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.headers = headers
+
+
+# the status code of each kind of domain refusal; a kind not listed answers as its nearest base
+_DOMAIN_STATUS: dict[type[DomainError], int] = {
+    DomainError: 400,
+    Invalid: 400,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+}
+
+
+def domain_status(exc: DomainError) -> int:
+    """The HTTP status of a domain error: its class's, else its nearest listed base's."""
+    return next(_DOMAIN_STATUS[k] for k in type(exc).__mro__ if k in _DOMAIN_STATUS)
 
 
 def error_response(code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -52,6 +70,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return error_response(domain_status(exc), exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from services.api.auth import Principal, require_admin
 from services.api.errors import ApiError
-from services.api.models_errors import ERROR_RESPONSES, domain_errors, path_id
+from services.api.models_errors import ERROR_RESPONSES
 from services.api.models_interface import Interface, interface_out
+from services.api.paths import path_id
 from services.api.state import state_of
 from services.domain import interfaces
 
@@ -43,14 +44,14 @@ def interface_by_id(id: str, request: Request) -> dict[str, Any]:
 @router.get("/prepare", responses=_INTERFACE)
 def prepare_interface(request: Request, principal: Admin) -> dict[str, Any]:
     state = state_of(request)
-    with domain_errors(), state.pool.connection() as conn:
+    with state.pool.connection() as conn:
         return interface_out(interfaces.prepare(conn, state.settings, principal.identifier))
 
 
 @router.post("/new", responses=_INTERFACE)
 def create_interface(body: Interface, request: Request, principal: Admin) -> dict[str, Any]:
     state = state_of(request)
-    with domain_errors(), state.pool.connection() as conn, conn.transaction():
+    with state.pool.connection() as conn, conn.transaction():
         row = interfaces.create(conn, state.settings, body.fields(), principal.identifier)
     return interface_out(row)
 
@@ -61,7 +62,7 @@ def update_interface(
 ) -> dict[str, Any]:
     path_id(id, "interface")
     state = state_of(request)
-    with domain_errors(), state.pool.connection() as conn, conn.transaction():
+    with state.pool.connection() as conn, conn.transaction():
         interfaces.update(conn, state.settings, id, body.fields(), principal.identifier)
         row = interfaces.get(conn, id)
     assert row is not None
@@ -72,6 +73,6 @@ def update_interface(
 def delete_interface(id: str, request: Request) -> Response:
     path_id(id, "interface")
     state = state_of(request)
-    with domain_errors(), state.pool.connection() as conn, conn.transaction():
+    with state.pool.connection() as conn, conn.transaction():
         interfaces.delete(conn, state.settings, id)
     return Response(status_code=204)

@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 
 from services.api.auth import Principal, authenticate, require_admin
 from services.api.errors import ApiError
-from services.api.models_errors import ERROR_RESPONSES, path_id
+from services.api.models_errors import ERROR_RESPONSES
 from services.api.models_metrics import (
     InterfaceMetrics,
     PeerMetrics,
@@ -18,6 +18,7 @@ from services.api.models_metrics import (
     peer_metrics_out,
     user_metrics_out,
 )
+from services.api.paths import path_id
 from services.api.state import ApiState, state_of
 from services.domain import peers, users
 

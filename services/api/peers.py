@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from services.api.auth import Principal, authenticate, require_admin
 from services.api.errors import ApiError
-from services.api.models_errors import ERROR_RESPONSES, domain_errors, path_id
+from services.api.models_errors import ERROR_RESPONSES
 from services.api.models_peer import Peer, peer_out
+from services.api.paths import path_id
 from services.api.state import state_of
 from services.domain import peers, users
 
@@ -64,14 +65,14 @@ def peer_by_id(id: str, request: Request, principal: Anyone) -> dict[str, Any]:
 def prepare_peer(id: str, request: Request, principal: Admin) -> dict[str, Any]:
     path_id(id, "interface")
     state = state_of(request)
-    with domain_errors(), state.pool.connection() as conn:
+    with state.pool.connection() as conn:
         return peer_out(peers.prepare(conn, state.settings, id, principal.identifier))
 
 
 @router.post("/new", responses=_PEER)
 def create_peer(body: Peer, request: Request, principal: Admin) -> dict[str, Any]:
     state = state_of(request)
-    with domain_errors(), state.pool.connection() as conn, conn.transaction():
+    with state.pool.connection() as conn, conn.transaction():
         row = peers.create(conn, state.settings, body.fields(), principal.identifier)
     return peer_out(row)
 
@@ -80,7 +81,7 @@ def create_peer(body: Peer, request: Request, principal: Admin) -> dict[str, Any
 def update_peer(id: str, body: Peer, request: Request, principal: Admin) -> dict[str, Any]:
     path_id(id, "peer")
     state = state_of(request)
-    with domain_errors(), state.pool.connection() as conn, conn.transaction():
+    with state.pool.connection() as conn, conn.transaction():
         row = peers.update(conn, state.settings, id, body.fields(id), principal.identifier)
     return peer_out(row)
 
@@ -89,6 +90,6 @@ def update_peer(id: str, body: Peer, request: Request, principal: Admin) -> dict
 def delete_peer(id: str, request: Request, _: Admin) -> Response:
     path_id(id, "peer")
     state = state_of(request)
-    with domain_errors(), state.pool.connection() as conn, conn.transaction():
+    with state.pool.connection() as conn, conn.transaction():
         peers.delete(conn, state.settings, id)
     return Response(status_code=204)

@@ -15,13 +15,14 @@ from fastapi.responses import PlainTextResponse, Response
 
 from services.api.auth import Principal, authenticate
 from services.api.errors import ApiError
-from services.api.models_errors import ERROR_RESPONSES, domain_errors, path_id
+from services.api.models_errors import ERROR_RESPONSES
 from services.api.models_peer import Peer, peer_out
 from services.api.models_provisioning import (
     ProvisioningRequest,
     UserInformation,
     user_information_out,
 )
+from services.api.paths import path_id
 from services.api.state import ApiState, state_of
 from services.domain import peer_config, peers, tables
 from services.domain.errors import Forbidden
@@ -105,7 +106,7 @@ def new_peer(body: ProvisioningRequest, request: Request, principal: Anyone) -> 
     state = state_of(request)
     owner = body.UserIdentifier or principal.identifier
     _own(principal, owner)
-    with domain_errors(), state.pool.connection() as conn, conn.transaction():
+    with state.pool.connection() as conn, conn.transaction():
         if not principal.is_admin:
             raise Forbidden("self-provisioning is not enabled: only admins create peers")
         prepared = peers.prepare(

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from services.api import models_fields as f
 from services.api.auth import Principal, authenticate, require_admin
 from services.api.errors import ApiError
-from services.api.models_errors import ERROR_RESPONSES, domain_errors, path_id
+from services.api.models_errors import ERROR_RESPONSES
+from services.api.paths import path_id
 from services.api.state import state_of
 from services.domain import users, validation
 
@@ -152,7 +153,7 @@ def create_user(
     body: UserIn, request: Request, principal: Annotated[Principal, Depends(require_admin)]
 ) -> dict[str, Any]:
     state = state_of(request)
-    with domain_errors(), state.pool.connection() as conn, conn.transaction():
+    with state.pool.connection() as conn, conn.transaction():
         row = users.create(conn, state.settings, body.fields(), principal.identifier)
     return user_out(row)
 
@@ -166,7 +167,7 @@ def update_user(
 ) -> dict[str, Any]:
     path_id(id, "user")
     state = state_of(request)
-    with domain_errors(), state.pool.connection() as conn, conn.transaction():
+    with state.pool.connection() as conn, conn.transaction():
         users.update(conn, state.settings, id, body.fields(), principal.identifier)
         row = users.get(conn, id)
     assert row is not None
@@ -179,6 +180,6 @@ def delete_user(
 ) -> Response:
     path_id(id, "user")
     state = state_of(request)
-    with domain_errors(), state.pool.connection() as conn, conn.transaction():
+    with state.pool.connection() as conn, conn.transaction():
         users.delete(conn, state.settings, id, principal.identifier)
     return Response(status_code=204)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from psycopg import Connection
 from pydantic import BaseModel, ConfigDict, Field
 
 from services import endpoint_health, redrive
 from services.api.auth import require_admin
 from services.api.errors import ApiError
-from services.api.state import ApiState, state_of
-from services.domain.errors import DomainError
+from services.api.state import state_of
 from services.durations import parse_duration
 
 router = APIRouter(
@@ -108,16 +104,6 @@ class Endpoint(BaseModel):
     Dead: int
 
 
-@contextmanager
-def _database(state: ApiState) -> Iterator[Connection[Any]]:
-    """A pooled connection; domain errors become their API status with {"Code","Message"}."""
-    try:
-        with state.pool.connection() as conn:
-            yield conn
-    except DomainError as exc:
-        raise ApiError(exc.code, exc.message) from None
-
-
 def _seconds(field: str, text: str) -> float:
     try:
         seconds = parse_duration(text)
@@ -142,7 +128,7 @@ def list_deliveries(
 ) -> list[dict[str, Any]]:
     """Deliveries newest first (the same list as `wg-webhooks deliveries list --json`)."""
     seconds = _seconds("since", since) if since is not None else None
-    with _database(state_of(request)) as conn:
+    with state_of(request).pool.connection() as conn:
         filters = redrive.Filters(status, endpoint, entity, identifier, seconds, limit)
         return [d.to_json() for d in redrive.list_deliveries(conn, filters)]
 
@@ -150,14 +136,14 @@ def list_deliveries(
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail)
 def show_delivery(delivery_id: int, request: Request) -> dict[str, Any]:
     """One delivery with every recorded attempt and its response excerpt."""
-    with _database(state_of(request)) as conn:
+    with state_of(request).pool.connection() as conn:
         return redrive.get_delivery(conn, delivery_id).to_json()
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=Delivery)
 def redeliver(delivery_id: int, request: Request) -> dict[str, Any]:
     """Back to pending, due now, whatever its status; a delivered one keeps its webhook-id."""
-    with _database(state_of(request)) as conn, conn.transaction():
+    with state_of(request).pool.connection() as conn, conn.transaction():
         # read back in the same transaction: the answer is the state the re-drive set, not
         # whatever a relay made of it a moment after the commit
         redrive.redeliver(conn, [delivery_id])
@@ -172,7 +158,7 @@ def recover(body: RecoverIn, request: Request) -> dict[str, Any]:
     if body.Endpoint is not None and state.settings.webhook.endpoint(body.Endpoint) is None:
         names = ", ".join(e.name for e in state.settings.webhook.endpoints) or "none"
         raise ApiError(400, f"Endpoint: {body.Endpoint!r} is not configured (configured: {names})")
-    with _database(state) as conn:
+    with state.pool.connection() as conn:
         count = redrive.recover(conn, seconds, body.Endpoint, body.Status)
     return {"Count": count, "Since": body.Since, "Endpoint": body.Endpoint, "Status": body.Status}
 
@@ -181,7 +167,7 @@ def recover(body: RecoverIn, request: Request) -> dict[str, Any]:
 def list_endpoints(request: Request) -> list[dict[str, Any]]:
     """Every endpoint with its health (failing streak, disabled) and backlog."""
     state = state_of(request)
-    with _database(state) as conn:
+    with state.pool.connection() as conn:
         return [s.to_json() for s in endpoint_health.list_endpoints(conn, state.settings)]
 
 
@@ -189,6 +175,6 @@ def list_endpoints(request: Request) -> list[dict[str, Any]]:
 def enable_endpoint(name: str, request: Request) -> dict[str, Any]:
     """Enable a disabled endpoint again; its waiting deliveries resume at once."""
     state = state_of(request)
-    with _database(state) as conn:
+    with state.pool.connection() as conn:
         endpoint_health.enable(conn, state.settings, name)
         return endpoint_health.get_endpoint(conn, state.settings, name).to_json()

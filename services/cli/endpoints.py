@@ -20,9 +20,9 @@ from services.cli.deliveries import (
     relative,
     render_table,
 )
-from services.config import ConfigError, rotation_grace
 from services.endpoint_health import EndpointState, enable, get_endpoint, list_endpoints
 from services.endpoints import store
+from services.endpoints.rotation import DEFAULT_GRACE, GRACE
 from services.signing_keys import new_signing_key, new_signing_secret
 
 
@@ -48,7 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_config_argument(rotating)
     rotating.add_argument("name", metavar="NAME")
-    rotating.add_argument("--grace", default="24h", help="how long the old secret signs too")
+    rotating.add_argument(
+        "--grace", default=DEFAULT_GRACE, help="how long the old secret signs too"
+    )
 
 
 GENERATE = "generate"  # in place of a secret: make one and print it once
@@ -132,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.action == "rotate-secret":
             try:
-                grace = rotation_grace(args.grace)
-            except (ValueError, ConfigError) as exc:
+                grace = GRACE(args.grace)
+            except ValueError as exc:
                 raise CommandFailed(f"--grace: {exc}") from None
             secret, until = store.rotate_secret(conn, settings, args.name, grace)
             print(f"new signing secret (shown once): {secret}")

@@ -1,29 +1,29 @@
-"""Domain errors; the API maps each to one status code in one place."""
+"""Domain errors: what a rule refused, in the domain's words.
+
+They carry no transport detail; the API maps each kind to its status code in one place
+(`services.api.errors`), the CLI prints the message.
+"""
 
 from __future__ import annotations
 
 
 class DomainError(Exception):
-    code = 400
-
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
 class NotFound(DomainError):
-    code = 404
+    pass
 
 
 class Conflict(DomainError):
-    code = 409
+    pass
 
 
 class Invalid(DomainError):
     """A value that passed the schema but not the rules (e.g. a key pair that does not match)."""
 
-    code = 400
-
 
 class Forbidden(DomainError):
-    code = 403
+    pass

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services import config_values as v
 from services.config import Endpoint
 
 MAX_PREVIOUS = 5
+# How long a replaced secret keeps signing (`--grace`, "Grace"): 0 (stop at once) to 30 days.
+GRACE = v.duration(0, 30 * v.DAY)
+DEFAULT_GRACE = "24h"
 
 Previous = tuple[tuple[str, float], ...]  # (whsec_..., valid until in Unix seconds), newest first
 

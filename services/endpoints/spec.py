@@ -13,15 +13,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from services.address_policy import url_refusal
-from services.config import (
-    ConfigError,
-    Endpoint,
-    Settings,
-    check_hosts_resolve,
-    endpoint_from,
-    substitute,
-)
+from services.config import ConfigError, Endpoint, Settings, endpoint_from
 from services.domain.errors import Invalid
+from services.envsubst import SubstitutionError, substitute
+from services.host_resolution import check_hosts_resolve
 
 FIELDS = {
     "Name": "name",
@@ -56,20 +51,29 @@ def build(
     """Config keys -> Endpoint with the `webhook:` defaults; `${VAR}` in header values is
     replaced from `env` (this process's environment), as the config file's would be."""
     env = os.environ if env is None else env
-    keys = {k: v for k, v in item.items() if v is not None}
+    keys = {k: val for k, val in item.items() if val is not None}
     headers = keys.get("headers")
-    if isinstance(headers, dict):
-        keys["headers"] = {
-            name: substitute(value, env) if isinstance(value, str) else value
-            for name, value in headers.items()
-        }
     try:
-        endpoint = endpoint_from(
-            keys, settings.webhook.endpoint_defaults, key_of=lambda k: FIELD_OF.get(k, k)
-        )
+        if isinstance(headers, dict):
+            keys["headers"] = {
+                name: substitute(val, env) if isinstance(val, str) else val
+                for name, val in headers.items()
+            }
+        return endpoint_from(keys, settings.webhook.inherited, _WHERE)
+    except SubstitutionError as exc:
+        raise Invalid(f"Headers: {exc}") from None
     except ConfigError as exc:
-        raise Invalid(str(exc)) from None
-    return endpoint
+        raise Invalid(_as_field(exc)) from None
+
+
+_WHERE = "endpoint"
+
+
+def _as_field(exc: ConfigError) -> str:
+    """The config's error naming the field as the API caller wrote it (MaxInFlight)."""
+    key = exc.key.removeprefix(f"{_WHERE}.")
+    message = str(exc).removeprefix(f"{exc.key}: ")
+    return f"{FIELD_OF.get(key, key)}: {message}"
 
 
 def check_new(item: Mapping[str, Any], settings: Settings) -> Endpoint:

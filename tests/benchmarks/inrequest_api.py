@@ -21,7 +21,6 @@ from fastapi import Depends, FastAPI, Request
 
 from services.api import errors
 from services.api.auth import Principal, require_admin
-from services.api.models_errors import domain_errors
 from services.api.models_peer import Peer, peer_out
 from services.api.state import ApiState, state_of
 from services.config import Settings, load_settings
@@ -62,7 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
         body: Peer, request: Request, principal: Annotated[Principal, Depends(require_admin)]
     ) -> dict[str, Any]:
         state = state_of(request)
-        with domain_errors(), state.pool.connection() as conn, conn.transaction():
+        with state.pool.connection() as conn, conn.transaction():
             row = peers.create(conn, state.settings, body.fields(), principal.identifier)
         sent = envelope("create", "peer", row["identifier"], peer_payload(row, False))
         # fire and forget, but in the request: the answer waits for the receiver

@@ -94,7 +94,7 @@ def test_a_resolver_that_never_answers_does_not_hang_start_up(
 ) -> None:
     import threading
 
-    from services.config import check_hosts_resolve
+    from services.host_resolution import check_hosts_resolve
 
     release = threading.Event()
 
