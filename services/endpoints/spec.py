@@ -8,7 +8,7 @@ way in the file and through the API, and the error names the field as the caller
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,23 +45,63 @@ def config_keys(body: Mapping[str, Any]) -> dict[str, Any]:
     return {FIELDS[field]: value for field, value in body.items()}
 
 
+# The variables an API-made header value may name: never the service's own environment (an
+# admin could otherwise send DATABASE_URL or the secret key to a URL of their choosing).
+HEADER_VARIABLES = "WG_WEBHOOKS_HEADER_"
+
+
+class _HeaderVariables(Mapping[str, str]):
+    """The environment as header values may see it; remembers a name outside HEADER_VARIABLES."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.refused: list[str] = []
+
+    def __getitem__(self, name: str) -> str:
+        if not name.startswith(HEADER_VARIABLES):
+            self.refused.append(name)
+            raise KeyError(name)
+        return self.env[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in self.env if k.startswith(HEADER_VARIABLES))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _substituted(headers: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Header values with `${VAR}` replaced, as the config file's are (services.envsubst)."""
+    out: dict[str, Any] = {}
+    for name, value in headers.items():
+        if not isinstance(value, str):
+            out[name] = value  # the config's coercion refuses it, naming the header
+            continue
+        seen = _HeaderVariables(env)
+        try:
+            out[name] = substitute(value, seen)
+        except SubstitutionError as exc:
+            raise Invalid(f"Headers: {name}: {exc}") from None
+        if seen.refused:
+            raise Invalid(
+                f"Headers: {name} may use only ${{{HEADER_VARIABLES}...}} variables, "
+                f"not ${{{seen.refused[0]}}}"
+            )
+    return out
+
+
 def build(
     item: Mapping[str, Any], settings: Settings, env: Mapping[str, str] | None = None
 ) -> Endpoint:
     """Config keys -> Endpoint with the `webhook:` defaults; `${VAR}` in header values is
-    replaced from `env` (this process's environment), as the config file's would be."""
+    replaced from `env` (this process's environment) like the config file's, limited to
+    HEADER_VARIABLES."""
     env = os.environ if env is None else env
     keys = {k: val for k, val in item.items() if val is not None}
-    headers = keys.get("headers")
+    if isinstance(keys.get("headers"), dict):
+        keys["headers"] = _substituted(keys["headers"], env)
     try:
-        if isinstance(headers, dict):
-            keys["headers"] = {
-                name: substitute(val, env) if isinstance(val, str) else val
-                for name, val in headers.items()
-            }
         return endpoint_from(keys, settings.webhook.inherited, _WHERE)
-    except SubstitutionError as exc:
-        raise Invalid(f"Headers: {exc}") from None
     except ConfigError as exc:
         raise Invalid(_as_field(exc)) from None
 

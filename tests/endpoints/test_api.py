@@ -156,6 +156,18 @@ def test_header_names_the_service_owns_are_refused(
     assert _stored(db) == []
 
 
+def test_header_values_may_not_name_the_services_own_variables(
+    api: str, db: psycopg.Connection[Any]
+) -> None:
+    body = {"Name": "n", "Url": "http://127.0.0.1:9/", "Headers": {"X-Leak": "${DATABASE_URL}"}}
+    answer = _call("POST", f"{api}{ROUTE}", body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["Message"] == (
+        "Headers: X-Leak may use only ${WG_WEBHOOKS_HEADER_...} variables, not ${DATABASE_URL}"
+    )
+    assert _stored(db) == []
+
+
 def test_authorization_header_is_allowed_without_authentication(api: str) -> None:
     body = {"Name": "n", "Url": "http://127.0.0.1:9/", "Headers": {"Authorization": "Token x"}}
     assert _call("POST", f"{api}{ROUTE}", body).status_code == 200
