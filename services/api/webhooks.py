@@ -12,6 +12,7 @@ from services.api.auth import require_admin
 from services.api.errors import ApiError
 from services.api.state import state_of
 from services.durations import parse_duration
+from services.endpoints import live
 
 router = APIRouter(
     prefix="/api/v1/webhooks", tags=["Webhooks"], dependencies=[Depends(require_admin)]
@@ -155,10 +156,9 @@ def recover(body: RecoverIn, request: Request) -> dict[str, Any]:
     """Re-drive every delivery of `Status` (dead) whose last change is within `Since`."""
     state = state_of(request)
     seconds = _seconds("Since", body.Since)
-    if body.Endpoint is not None and state.settings.webhook.endpoint(body.Endpoint) is None:
-        names = ", ".join(e.name for e in state.settings.webhook.endpoints) or "none"
-        raise ApiError(400, f"Endpoint: {body.Endpoint!r} is not configured (configured: {names})")
     with state.pool.connection() as conn:
+        if body.Endpoint is not None:
+            live.require_known(conn, state.settings, body.Endpoint, "Endpoint: ")
         count = redrive.recover(conn, seconds, body.Endpoint, body.Status)
     return {"Count": count, "Since": body.Since, "Endpoint": body.Endpoint, "Status": body.Status}
 

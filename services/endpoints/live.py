@@ -15,12 +15,21 @@ from typing import Any
 from psycopg import Connection
 
 from services.config import Endpoint, Settings
+from services.domain.errors import Invalid
 from services.endpoints import store
 
 
 def current(conn: Connection[Any], settings: Settings) -> tuple[Endpoint, ...]:
     """The endpoints as of now (for one-off reads: the API, the CLI)."""
     return settings.webhook.endpoints + store.load(conn, settings).endpoints
+
+
+def require_known(conn: Connection[Any], settings: Settings, name: str, field: str) -> None:
+    """`name` is a current endpoint (config or runtime), else Invalid naming `field`."""
+    names = [e.name for e in current(conn, settings)]
+    if name not in names:
+        known = ", ".join(names) or "none"
+        raise Invalid(f"{field}{name!r} is not configured (configured: {known})")
 
 
 @dataclass(frozen=True)
