@@ -24,6 +24,7 @@ import yaml
 
 from services import config_values as v
 from services.config_values import DAY, HOUR, MINUTE, ConfigError, Listen
+from services.db.namespace import DEFAULT_SCHEMA, in_schema
 from services.envsubst import SubstitutionError, substitute
 from services.host_resolution import check_hosts_resolve
 from services.wg_portal_keys import WG_PORTAL_KEYS
@@ -33,12 +34,19 @@ __all__ = [
     "ENTITIES",
     "EVENTS",
     "KEYS",
+    "Advanced",
     "ConfigError",
+    "Core",
     "Endpoint",
+    "Key",
     "Listen",
     "Settings",
+    "Statistics",
+    "Webhook",
+    "default",
     "find_config_file",
     "load_settings",
+    "read_keys",
 ]
 
 EVENTS = frozenset({"create", "update", "delete", "connect", "disconnect"})
@@ -96,7 +104,7 @@ KEYS: tuple[Key, ...] = (
     Key("backend", "rekey_timeout_interval", v.duration(1.0, DAY, zero=False), "180s"),
     Key("database", "type", v.database_type, "postgres"),
     Key("database", "dsn", v.stripped, "", override="DATABASE_URL"),  # "" = embedded Postgres
-    Key("database", "schema", v.stripped, "wg_webhooks"),
+    Key("database", "schema", v.schema_name, DEFAULT_SCHEMA),  # every table of ours lives here
     Key("redis", "url", v.redis_url, "", override="REDIS_URL"),  # "" = embedded Redis
     Key("web", "listening_address", v.listen, "127.0.0.1:8888"),
     Key("flower", "listening_address", v.listen, "127.0.0.1:5555"),
@@ -242,7 +250,9 @@ class Settings:
     statistics: Statistics = field(default_factory=Statistics)
     webhook: Webhook = field(default_factory=Webhook)
     rekey_timeout_interval: float = default("backend.rekey_timeout_interval")
-    database_dsn: str = default("database.dsn")  # "" = embedded Postgres
+    database_dsn: str = default("database.dsn")  # "" = embedded; else bound to database_schema
+    database_schema: str = default("database.schema")
+    database_note: str = ""  # what start-up says about the database choice, "" when nothing
     redis_url: str = default("redis.url")  # "" = embedded Redis
     web: Listen = field(default_factory=lambda: default("web.listening_address"))
     flower: Listen = field(default_factory=lambda: default("flower.listening_address"))
@@ -410,6 +420,30 @@ def _build_endpoint(
     return endpoint
 
 
+def _database(values: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """Our Postgres (DATABASE_URL, database.dsn, or "" = embedded), bound to database.schema.
+
+    With wg-portal's default `database.type: sqlite` (or mysql, mssql) the file is a wg-portal
+    config: its `database.dsn` is wg-portal's database, ours only when it is a Postgres URL."""
+    db_type, dsn, schema = (values[f"database.{k}"] for k in ("type", "dsn", "schema"))
+    portal_own = db_type in v.PORTAL_DATABASES
+    from_env = bool(env.get("DATABASE_URL"))
+    if portal_own and not from_env and not dsn.startswith(("postgres://", "postgresql://")):
+        dsn = ""
+    note = ""
+    if portal_own:
+        where = "DATABASE_URL" if from_env else "database.dsn" if dsn else "the embedded Postgres"
+        note = (
+            f"database.type is {db_type} (wg-portal's own database): wg-webhooks keeps its "
+            f"tables in Postgres, from {where}, schema {schema}"
+        )
+    return {
+        "database_dsn": in_schema(dsn, schema),
+        "database_schema": schema,
+        "database_note": note,
+    }
+
+
 def load_settings(
     path: str | None = None, env: Mapping[str, str] | None = None, *, resolve_hosts: bool = False
 ) -> Settings:
@@ -438,7 +472,7 @@ def load_settings(
         statistics=_section(Statistics, values, "statistics"),
         webhook=webhook,
         rekey_timeout_interval=values["backend.rekey_timeout_interval"],
-        database_dsn=values["database.dsn"],
+        **_database(values, env),
         redis_url=values["redis.url"],
         web=values["web.listening_address"],
         flower=values["flower.listening_address"],

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from services.db.namespace import schema_problem
 from services.durations import format_duration, parse_duration
 from services.signing_keys import check_signing_key
 
@@ -160,14 +161,26 @@ def redis_url(value: Any) -> str:
     return given
 
 
+# wg-portal's database types; with any but postgres its `database.dsn` is wg-portal's own.
+PORTAL_DATABASES = ("sqlite", "mysql", "mssql")
+
+
 def database_type(value: Any) -> str:
     given = stripped(value).lower()
-    if given not in ("postgres", "postgresql"):
+    if given not in ("postgres", "postgresql", *PORTAL_DATABASES):
         raise ValueError(
             f"{given!r} is not supported: wg-webhooks keeps its outbox in Postgres "
             "(set database.type: postgres and database.dsn, or leave both unset for the "
             "embedded Postgres)"
         )
+    return given
+
+
+def schema_name(value: Any) -> str:
+    given = stripped(value)
+    problem = schema_problem(given)
+    if problem:
+        raise ValueError(problem)
     return given
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class EmbeddedPostgres:
             ).fetchone()
             if not exists:
                 with contextlib.suppress(psycopg.errors.DuplicateDatabase):
-                    conn.execute(f'CREATE DATABASE "{APP_DATABASE}"')
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(APP_DATABASE)))
         return self.dsn(APP_DATABASE)
 
     def admin_dsn(self) -> str:

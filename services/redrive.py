@@ -37,6 +37,7 @@ Progress = Callable[[int, int], None]  # (re-driven so far, total in the window)
 class Delivery:
     id: int
     event_id: int
+    webhook_id: str  # the event's webhook-id header
     endpoint: str
     event: str
     entity: str
@@ -60,6 +61,7 @@ class Delivery:
         return {
             "Id": self.id,
             "EventId": self.event_id,
+            "WebhookId": self.webhook_id,
             "Endpoint": self.endpoint,
             "Event": self.event,
             "Entity": self.entity,

@@ -21,6 +21,7 @@ import yaml
 
 from services.config import Settings, load_settings
 from services.db.migrate import migrate
+from services.db.namespace import DEFAULT_SCHEMA, in_schema
 from services.embedded import free_port
 from tests.support.processes import Processes
 from tests.support.receiver import Behaviour, Receiver
@@ -65,9 +66,10 @@ def pg_admin_url() -> Iterator[str]:
 
 
 def _with_database(url: str, database: str) -> str:
+    """The DSN of `database`, bound to wg-webhooks' schema as every process of ours binds it."""
     info = psycopg.conninfo.conninfo_to_dict(url)
     info["dbname"] = database
-    return psycopg.conninfo.make_conninfo(**info)
+    return in_schema(psycopg.conninfo.make_conninfo(**info), DEFAULT_SCHEMA)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.config import ConfigError, load_settings
+from services.db.namespace import DEFAULT_SCHEMA, in_schema
 
 # wg-portal's own sample config as it publishes it: a copy of
 # ../shared/reference/wg-portal-config.yml.sample, so the test runs from any checkout
@@ -76,10 +77,11 @@ def test_database_and_redis_urls_override_everything(tmp_path: Path) -> None:
     settings = load_settings(
         path, env={"DATABASE_URL": "postgresql://env/db", "REDIS_URL": "redis://env:6379/1"}
     )
-    assert settings.database_dsn == "postgresql://env/db"
+    # the DSN is bound to wg-webhooks' schema (tests/test_own_schema.py)
+    assert settings.database_dsn == in_schema("postgresql://env/db", DEFAULT_SCHEMA)
     assert settings.redis_url == "redis://env:6379/1"
     from_file = load_settings(path, env={})
-    assert from_file.database_dsn == "postgresql://file/db"
+    assert from_file.database_dsn == in_schema("postgresql://file/db", DEFAULT_SCHEMA)
     assert from_file.redis_url == "redis://file:6379/0"
 
 
@@ -139,7 +141,10 @@ webhook:
         ),
         ("webhook:\n  endpoints:\n    - name: a\n", "webhook.endpoints[0].url"),
         ("backend:\n  rekey_timeout_interval: 3 minutes\n", "backend.rekey_timeout_interval"),
-        ("database:\n  type: sqlite\n", "database.type"),
+        ("database:\n  type: oracle\n", "database.type"),
+        ("database:\n  schema: Hooks-Two\n", "database.schema"),
+        ("database:\n  schema: public\n", "database.schema"),
+        ("database:\n  schema: pg_hooks\n", "database.schema"),
         ("web:\n  listening_address: 127.0.0.1:99999\n", "web.listening_address"),
         ("advanced:\n  start_cidr_v4: 10.0.0.0/33\n", "advanced.start_cidr_v4"),
         ("flower:\n  basic_auth: justuser\n", "flower.basic_auth"),

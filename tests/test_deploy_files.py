@@ -224,10 +224,11 @@ def _example_environment(webhook_url: str) -> dict[str, str]:
 
 def test_example_config_loads_with_the_example_secrets() -> None:
     from services.config import load_settings
+    from services.db.namespace import in_schema
 
     env = _example_environment("https://receiver.example/hooks")
     settings = load_settings(env["WG_WEBHOOKS_CONFIG"], env)
-    assert settings.database_dsn == env["DATABASE_URL"]
+    assert settings.database_dsn == in_schema(env["DATABASE_URL"], settings.database_schema)
     assert settings.redis_url == env["REDIS_URL"]
     assert (settings.web.host, settings.web.port) == ("0.0.0.0", 8888)
     assert (settings.flower.host, settings.flower.port) == ("0.0.0.0", 5555)

@@ -9,22 +9,30 @@ from typing import Any
 import psycopg
 
 from services.db.migrate import available, migrate
+from services.db.namespace import DEFAULT_SCHEMA, in_schema
 
+# Everything in our schema (the session's current_schema()) but the bookkeeping table, and
+# everything in public: the declared schema has nothing there, so neither may the migrated one.
 CATALOG = """
-SELECT 'column', table_name || '.' || column_name,
+SELECT 'column', table_schema || '.' || table_name || '.' || column_name,
        data_type || ' null=' || is_nullable || ' default=' || coalesce(column_default, '')
-FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> 'schema_migrations'
+FROM information_schema.columns
+WHERE table_schema IN (current_schema(), 'public') AND table_name <> 'schema_migrations'
 UNION ALL
-SELECT 'index', indexname, indexdef FROM pg_indexes
-WHERE schemaname = 'public' AND tablename <> 'schema_migrations'
+SELECT 'index', schemaname || '.' || indexname, indexdef FROM pg_indexes
+WHERE schemaname IN (current_schema(), 'public') AND tablename <> 'schema_migrations'
 UNION ALL
 SELECT 'constraint', conrelid::regclass || '.' || conname, pg_get_constraintdef(oid)
-FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+FROM pg_constraint WHERE connamespace::regnamespace::text IN (current_schema(), 'public')
   AND conrelid::regclass::text <> 'schema_migrations'
 UNION ALL
-SELECT 'options', relname, coalesce(array_to_string(reloptions, ','), '')
-FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'
-  AND relname <> 'schema_migrations'
+SELECT 'options', relnamespace::regnamespace || '.' || relname,
+       coalesce(array_to_string(reloptions, ','), '')
+FROM pg_class WHERE relnamespace::regnamespace::text IN (current_schema(), 'public')
+  AND relkind IN ('r', 'S', 'v', 'm') AND relname NOT LIKE 'schema_migrations%'
+UNION ALL
+SELECT 'function', pronamespace::regnamespace || '.' || proname, pg_get_function_arguments(oid)
+FROM pg_proc WHERE pronamespace::regnamespace::text IN (current_schema(), 'public')
 ORDER BY 1, 2, 3
 """
 
@@ -40,7 +48,7 @@ def _fresh(pg_admin_url: str) -> tuple[str, str]:
         conn.execute(f"CREATE DATABASE {name}")
     info = psycopg.conninfo.conninfo_to_dict(pg_admin_url)
     info["dbname"] = name
-    return name, psycopg.conninfo.make_conninfo(**info)
+    return name, in_schema(psycopg.conninfo.make_conninfo(**info), DEFAULT_SCHEMA)
 
 
 def _drop(pg_admin_url: str, name: str) -> None:
@@ -55,6 +63,7 @@ def test_migrated_schema_equals_declared_schema(pg_admin_url: str) -> None:
         migrate(migrated)
         schema = resources.files("services.db").joinpath("schema.sql").read_text("utf-8")
         with psycopg.connect(declared, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {DEFAULT_SCHEMA}")
             conn.execute(schema.encode())
         assert _catalog(migrated) == _catalog(declared)
     finally:

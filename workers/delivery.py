@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from services.config import Endpoint
+from services.version import VERSION
 from workers import http
 from workers.outcome import Outcome, Result, classify, retry_after_of
 from workers.signing import signature_header
 
-USER_AGENT = "wg-webhooks/0.1.0"
+USER_AGENT = f"wg-webhooks/{VERSION}"
 
 # Requests wait on the network, not the CPU: many threads per process are cheap. Each thread
 # keeps its own requests.Session (they are not thread-safe) and so its own keep-alive pool.
@@ -25,7 +26,7 @@ class Job:
     """One leased delivery, ready to send."""
 
     delivery_id: int
-    event_id: int
+    webhook_id: str  # the event's: the same on every attempt, for every endpoint
     attempts: int  # attempts made before this one
     body: str
     event_created_at: datetime
@@ -39,8 +40,7 @@ class Sent:
     attempted_at: datetime
 
 
-def headers_for(endpoint: Endpoint, event_id: int, body: bytes, timestamp: int) -> dict[str, str]:
-    msg_id = str(event_id)
+def headers_for(endpoint: Endpoint, msg_id: str, body: bytes, timestamp: int) -> dict[str, str]:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -60,7 +60,7 @@ def headers_for(endpoint: Endpoint, event_id: int, body: bytes, timestamp: int) 
 def _send_one(endpoint: Endpoint, job: Job) -> Sent:
     body = job.body.encode()
     attempted_at = datetime.now(UTC)
-    headers = headers_for(endpoint, job.event_id, body, int(time.time()))
+    headers = headers_for(endpoint, job.webhook_id, body, int(time.time()))
     response = http.post(endpoint.url, body, headers, endpoint.timeout)
     retry_after = (
         retry_after_of(response.status_code, response.headers)

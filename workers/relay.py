@@ -11,6 +11,7 @@ as a fallback, and sleeps until the next retry is due.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -21,18 +22,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from psycopg import Connection
+from psycopg import Connection, sql
 
 from services.config import Endpoint, Settings
+from services.config_values import listen
 from services.db.queries import query
 from services.endpoints.live import LiveEndpoints
 from services.endpoints.store import CHANNEL as ENDPOINTS_CHANNEL
 from services.outbox import CHANNEL
 from workers.cleanup import Retention
+from workers.relay_probe import Heartbeat, serve_probe
 
 log = logging.getLogger("wg_webhooks.relay")
 
 RECLAIM_EVERY = 2.0
+PROBE_VARIABLE = "WG_WEBHOOKS_RELAY_PROBE"  # host:port of the liveness probe, set by the CLI
 # Tasks in flight per endpoint: a black-holed endpoint holds at most this many worker threads
 # (each for up to its timeout), however its events trickle in; the others keep flowing.
 MAX_TASKS_PER_ENDPOINT = 4
@@ -151,6 +155,7 @@ class Relay:
         self.stopping = threading.Event()
         self.retention = Retention(settings)
         self.live = LiveEndpoints(settings)
+        self.heartbeat = Heartbeat()  # the liveness probe reads it
 
     def stop(self) -> None:
         self.stopping.set()
@@ -162,6 +167,7 @@ class Relay:
             ", ".join(e.name for e in self.settings.webhook.endpoints) or "(none)",
         )
         while not self.stopping.is_set():
+            self.heartbeat.beat()
             try:
                 self._serve()
             except psycopg.OperationalError as exc:
@@ -176,11 +182,12 @@ class Relay:
             psycopg.connect(dsn, autocommit=True, application_name=name) as listen,
             psycopg.connect(dsn, application_name=name) as conn,
         ):
-            listen.execute(f"LISTEN {CHANNEL}")
-            listen.execute(f"LISTEN {ENDPOINTS_CHANNEL}")
+            listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
+            listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(ENDPOINTS_CHANNEL)))
             no_fsync_wait(conn)
             last_reclaim = 0.0
             while not self.stopping.is_set():
+                self.heartbeat.beat()
                 self.retention.maybe_run()  # at most hourly, in its own thread, one cluster-wide
                 if time.monotonic() - last_reclaim >= RECLAIM_EVERY:
                     if (count := reclaim_expired(conn)) > 0:
@@ -189,8 +196,13 @@ class Relay:
                 self._refresh_endpoints(conn)
                 claims = claim(conn, self.settings, self.live.all)
                 self._publish_all(conn, claims)
-                if claims and log.isEnabledFor(logging.DEBUG):
-                    log.debug("claimed %s", ", ".join(f"{c.endpoint}:{len(c.ids)}" for c in claims))
+                for claimed in claims:
+                    log.debug(
+                        "claimed %d deliveries for %s",
+                        len(claimed.ids),
+                        claimed.endpoint,
+                        extra={"endpoint": claimed.endpoint},
+                    )
                 if self._filled_a_batch(claims):
                     continue  # there may be more, and room for it: claim again at once
                 # Otherwise everything claimable now was claimed: what is left waits for room
@@ -223,6 +235,7 @@ class Relay:
                     len(claimed.ids),
                     claimed.endpoint,
                     type(exc).__name__,
+                    extra={"endpoint": claimed.endpoint},
                 )
                 release(conn, claimed.token)
                 self.stopping.wait(0.5)
@@ -243,8 +256,12 @@ class Relay:
             pass
 
 
-def main(settings: Settings) -> None:
+def main(settings: Settings, probe: str = "") -> None:
+    """Run a relay until SIGTERM/SIGINT; with `probe` ("host:port") serve its liveness probe."""
     relay = Relay(settings)
+    if probe:
+        address = listen(probe)
+        serve_probe(address.host, address.port, relay.heartbeat)
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping after this round", signum)
@@ -259,5 +276,6 @@ if __name__ == "__main__":
     from services.cli.logging_setup import setup_logging
     from workers.runtime import settings_from_environment
 
-    setup_logging()
-    main(settings_from_environment())
+    settings = settings_from_environment()
+    setup_logging(settings.advanced)
+    main(settings, os.environ.get(PROBE_VARIABLE, ""))

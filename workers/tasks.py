@@ -73,9 +73,9 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
 
 def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
     by_endpoint: dict[str, list[Job]] = {}
-    for delivery_id, event_id, endpoint_name, attempts, body, created_at in rows:
+    for delivery_id, webhook_id, endpoint_name, attempts, body, created_at in rows:
         by_endpoint.setdefault(endpoint_name, []).append(
-            Job(delivery_id, event_id, attempts, body, created_at)
+            Job(delivery_id, webhook_id, attempts, body, created_at)
         )
     sent: list[Sent] = []
     counts: dict[str, tuple[int, int]] = {}
@@ -90,6 +90,8 @@ def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
             )
             continue
         results = send_batch(endpoint, jobs)
+        for one in results:
+            _log_attempt(endpoint_name, one)
         delivered = sum(1 for s in results if s.outcome.status == "delivered")
         counts[endpoint_name] = (delivered, len(results) - delivered)
         sent.extend(results)
@@ -120,6 +122,27 @@ def _give_back(rt: runtime.Runtime, ids: list[int], run_token: str) -> None:
             conn.execute(query("release_rows"), {"ids": ids, "token": run_token})
     except psycopg.OperationalError as exc:
         log.warning("could not give back leases (%s); they will expire", _short(exc))
+
+
+def _log_attempt(endpoint_name: str, sent: Sent) -> None:
+    """One line per POST (DEBUG when delivered): JSON logs carry its ids as fields."""
+    result, job = sent.result, sent.job
+    answer = f"HTTP {result.status_code}" if result.status_code is not None else result.error
+    log.log(
+        logging.DEBUG if sent.outcome.status == "delivered" else logging.INFO,
+        "delivery %d attempt %d to %s: %s -> %s",
+        job.delivery_id,
+        job.attempts + 1,
+        endpoint_name,
+        answer,
+        sent.outcome.status,
+        extra={
+            "event_id": job.webhook_id,
+            "delivery_id": job.delivery_id,
+            "endpoint": endpoint_name,
+            "attempt": job.attempts + 1,
+        },
+    )
 
 
 def _short(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
 from services.api import (
+    docs,
     endpoints,
     errors,
     health,
@@ -26,6 +27,7 @@ from services.api import (
 from services.api.state import ApiState
 from services.config import Settings
 from services.db.pool import make_pool
+from services.version import VERSION
 
 
 def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None = None) -> FastAPI:
@@ -48,12 +50,15 @@ def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None 
     app = FastAPI(
         title="wg-webhooks",
         description="WireGuard Portal's REST API v1 with durable webhooks",
-        version="0.1.0",
+        version=VERSION,
+        docs_url=None,  # docs.install serves it without a CDN
+        redoc_url=None,  # ReDoc too loads from a CDN (and Google's fonts): not served
         lifespan=lifespan,
     )
     app.state.wg = ApiState(settings, the_pool)
     errors.install(app)
     limits.install(app)
+    docs.install(app)
     app.include_router(health.router)
     app.include_router(users.router)
     app.include_router(interfaces.router)

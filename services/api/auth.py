@@ -16,6 +16,7 @@ from fastapi import Request
 
 from services.api.errors import ApiError
 from services.api.state import state_of
+from services.db.queries import query
 
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="wg-portal"'}
 
@@ -52,11 +53,7 @@ def authenticate(request: Request) -> Principal:
     ):
         return Principal(core.admin_user, True)
     with state.pool.connection() as conn:
-        row = conn.execute(
-            "SELECT api_token, is_admin, disabled IS NOT NULL, locked IS NOT NULL"
-            " FROM users WHERE identifier = %s",
-            (user,),
-        ).fetchone()
+        row = conn.execute(query("user_credentials"), {"identifier": user}).fetchone()
     if row is None or not row[0] or not hmac.compare_digest(row[0].encode(), token.encode()):
         raise ApiError(401, "wrong credentials", _CHALLENGE)
     if row[2] or row[3]:

@@ -20,17 +20,11 @@ from services.api.models_metrics import (
 )
 from services.api.paths import path_id
 from services.api.state import ApiState, state_of
+from services.db.queries import query
 from services.domain import peers, users
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["Metrics"], responses=ERROR_RESPONSES)
 Anyone = Annotated[Principal, Depends(authenticate)]
-
-_STATUS = "SELECT * FROM peer_status WHERE peer_identifier = ANY(%s)"
-_INTERFACE_TOTALS = """
-SELECT coalesce(sum(s.bytes_received), 0), coalesce(sum(s.bytes_transmitted), 0)
-FROM peers p JOIN peer_status s ON s.peer_identifier = p.identifier
-WHERE p.interface_identifier = %s
-"""
 
 
 def _collecting(state: ApiState) -> None:
@@ -40,7 +34,9 @@ def _collecting(state: ApiState) -> None:
 
 def _statuses(conn: Connection[Any], ids: list[str]) -> dict[str, dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
-        return {r["peer_identifier"]: r for r in cur.execute(_STATUS, (ids,))}
+        return {
+            r["peer_identifier"]: r for r in cur.execute(query("status_of_peers"), {"keys": ids})
+        }
 
 
 @router.get("/by-interface/{id:path}", responses={200: {"model": InterfaceMetrics}})
@@ -51,9 +47,9 @@ def interface_metrics(
     state = state_of(request)
     _collecting(state)
     with state.pool.connection() as conn:
-        if conn.execute("SELECT 1 FROM interfaces WHERE identifier = %s", (id,)).fetchone() is None:
+        if conn.execute(query("interface_exists"), {"identifier": id}).fetchone() is None:
             raise ApiError(404, f"interface {id} not found")
-        totals = conn.execute(_INTERFACE_TOTALS.encode(), (id,)).fetchone()
+        totals = conn.execute(query("interface_traffic"), {"identifier": id}).fetchone()
     assert totals is not None
     return {
         "InterfaceIdentifier": id,

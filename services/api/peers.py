@@ -16,6 +16,7 @@ from services.api.models_errors import ERROR_RESPONSES
 from services.api.models_peer import Peer, peer_out
 from services.api.paths import path_id
 from services.api.state import state_of
+from services.db.queries import query
 from services.domain import peers, users
 
 router = APIRouter(prefix="/api/v1/peer", tags=["Peers"], responses=ERROR_RESPONSES)
@@ -34,7 +35,7 @@ def _own(principal: Principal, owner: str) -> None:
 def peers_of_interface(id: str, request: Request, _: Admin) -> list[dict[str, Any]]:
     path_id(id, "interface")
     with state_of(request).pool.connection() as conn:
-        if conn.execute("SELECT 1 FROM interfaces WHERE identifier = %s", (id,)).fetchone() is None:
+        if conn.execute(query("interface_exists"), {"identifier": id}).fetchone() is None:
             raise ApiError(404, f"interface {id} not found")
         return [peer_out(row) for row in peers.for_interface(conn, id)]
 

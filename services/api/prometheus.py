@@ -27,7 +27,13 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Info,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -36,8 +42,10 @@ from prometheus_client.core import (
 )
 from psycopg import Connection
 
+from services.api.request_timing import RequestTiming, request_histogram
 from services.api.state import ApiState
 from services.db.queries import query
+from services.version import VERSION
 
 router = APIRouter(tags=["Health"])
 
@@ -237,8 +245,13 @@ def metrics(request: Request) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    """Serve /metrics for this app (its own registry: several apps may live in one process)."""
+    """Serve /metrics for this app (its own registry: several apps may live in one process):
+    the delivery figures, the build's version, this process's CPU/memory/files, and the time
+    each request took by route."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DeliveryCollector(lambda: app.state.wg))
+    Info("wg_webhooks_build", "The running build", registry=registry).info({"version": VERSION})
+    ProcessCollector(registry=registry)
+    app.add_middleware(RequestTiming, histogram=request_histogram(registry))
     app.state.prometheus = registry
     app.include_router(router)

@@ -24,6 +24,7 @@ from services.api.models_provisioning import (
 )
 from services.api.paths import path_id
 from services.api.state import ApiState, state_of
+from services.db.queries import query
 from services.domain import peer_config, peers, tables
 from services.domain.errors import Forbidden
 
@@ -59,10 +60,7 @@ def user_info(
         raise ApiError(404, "user not found")
     with state.pool.connection() as conn:
         if not user_id and email:
-            found = conn.execute(
-                "SELECT identifier FROM users WHERE lower(email) = lower(%s) ORDER BY 1 LIMIT 1",
-                (email,),
-            ).fetchone()
+            found = conn.execute(query("user_by_email"), {"email": email}).fetchone()
             if found is None:
                 raise ApiError(404, f"no user with e-mail {email}")
             user_id = found[0]

@@ -23,7 +23,11 @@ Status = Literal["pending", "leased", "delivered", "dead"]
 
 class _DeliveryFields(BaseModel):
     Id: int
-    EventId: int = Field(description="the webhook-id header the receiver sees, on every attempt")
+    EventId: int = Field(description="the event's number in this database")
+    WebhookId: str = Field(
+        description="the webhook-id header the receiver sees, on every attempt and for every "
+        "endpoint: evt_ + a UUIDv7 (an event recorded before migration 005 keeps its number)"
+    )
     Endpoint: str
     Event: str
     Entity: str

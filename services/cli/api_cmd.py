@@ -8,7 +8,6 @@ import uvicorn
 
 from services.api.app import create_app
 from services.cli import context
-from services.cli.logging_setup import setup_logging
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,14 +15,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    setup_logging()
     settings, stack = context.with_servers(context.load(args.config, resolve_hosts=True))
     try:
         uvicorn.run(
             create_app(settings),
             host=settings.web.host,
             port=settings.web.port,
-            log_level="warning",
+            # uvicorn's records go through our handler (log_config=None): its start-up chatter
+            # only when debugging
+            log_config=None,
+            log_level="debug" if settings.advanced.log_level == "DEBUG" else "warning",
             access_log=False,
             timeout_graceful_shutdown=10,
             limit_concurrency=512,

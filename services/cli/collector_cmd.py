@@ -17,7 +17,6 @@ from types import FrameType
 from psycopg_pool import PoolTimeout
 
 from services.cli import context
-from services.cli.logging_setup import setup_logging
 from services.collector.loop import Collector, Outcome, command_timeout
 from services.collector.source import DumpFile, DumpSource, WgCommand
 from services.db.pool import make_pool
@@ -36,7 +35,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    setup_logging()
     settings = context.load(args.config)
     if not settings.statistics.collect_peer_data:
         log.warning("statistics.collect_peer_data is false: the collector has nothing to do")

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from services.config import ConfigError
+from services.version import VERSION
 
 # command -> (module under services.cli, help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wg-webhooks", description="Durable webhooks for WireGuard Portal."
     )
     parser.add_argument("--config", help="config file (else WG_WEBHOOKS_CONFIG, WG_PORTAL_CONFIG)")
+    parser.add_argument("--version", action="version", version=f"wg-webhooks {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)

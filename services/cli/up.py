@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import json
 import os
 import secrets
 import signal
@@ -20,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 from services.cli import context
-from services.cli.logging_setup import setup_logging
+from services.cli.logging_setup import json_line
 from services.config import Settings
 from services.db.migrate import migrate
 from services.embedded import free_port
@@ -49,6 +50,7 @@ class Child:
     next_start: float = 0.0
     started_at: float = 0.0
     readers: list[threading.Thread] = field(default_factory=list)
+    log_json: bool = False  # forward the child's lines as JSON objects naming it
 
     def start(self, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
@@ -67,9 +69,31 @@ class Child:
 
     def _pump(self, process: subprocess.Popen[bytes]) -> None:
         assert process.stdout is not None
-        for line in iter(process.stdout.readline, b""):
-            sys.stdout.write(f"[{self.name}] {line.decode('utf-8', errors='replace')}")
+        for raw in iter(process.stdout.readline, b""):
+            line = raw.decode("utf-8", errors="replace")
+            sys.stdout.write(
+                _json_of(line, self.name) if self.log_json else f"[{self.name}] {line}"
+            )
             sys.stdout.flush()
+
+
+def _json_of(line: str, component: str) -> str:
+    """A child's line as one JSON object naming the child (a record, or stray output wrapped)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict):
+        return json_line(line.rstrip("\n"), component=component) + "\n"
+    return json.dumps({**record, "component": component}) + "\n"
+
+
+def _say(log_json: bool, message: str, prefix: str = "[up] ") -> None:
+    """A line (or the banner) of `up` itself; with log_json one JSON object."""
+    if log_json:
+        print(json_line(message, component="up"), flush=True)
+    else:
+        print(f"{prefix}{message}", flush=True)
 
 
 def _kept_secret(settings: Settings, configured: str, name: str, make: str) -> tuple[str, bool]:
@@ -155,11 +179,10 @@ def _banner(
 
 
 def run(args: argparse.Namespace) -> int:
-    setup_logging()
     settings = context.load(args.config, resolve_hosts=True)
     settings, stack = context.with_servers(settings)
     for note in stack.notes:
-        print(f"[up] {note}", flush=True)
+        _say(settings.advanced.log_json, note)
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -170,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     children: list[Child] = []
     try:
         applied = migrate(settings.database_dsn)
-        print(f"[up] migrations: {len(applied)} applied", flush=True)
+        _say(settings.advanced.log_json, f"migrations: {len(applied)} applied")
         token, generated = _admin_token(settings)
         env = dict(os.environ)
         env["WG_PORTAL_CORE_ADMIN_API_TOKEN"] = token
@@ -179,17 +202,16 @@ def run(args: argparse.Namespace) -> int:
         env["PYTHONUNBUFFERED"] = "1"
         children = plan(settings, args, env)
         for child in children:
+            child.log_json = settings.advanced.log_json
             child.start(env)
         if _wait_ready(settings, stopping):
-            print(
-                _banner(settings, token, generated, flower_auth, flower_generated, children),
-                flush=True,
-            )
+            banner = _banner(settings, token, generated, flower_auth, flower_generated, children)
+            _say(settings.advanced.log_json, banner, prefix="")
         _supervise(children, env, stopping)
     finally:
         _stop_all(children)
         stack.stop()
-        print("[up] stopped", flush=True)
+        _say(settings.advanced.log_json, "stopped")
     return 0
 
 
@@ -217,9 +239,9 @@ def _supervise(children: list[Child], env: dict[str, str], stopping: threading.E
                 if now - child.started_at > 60:
                     child.restarts = 0  # it ran a good while: start the backoff over
                 delay = min(30.0, 2.0**child.restarts)
-                print(
-                    f"[up] {child.name} exited with code {code}; restarting in {delay:g}s",
-                    flush=True,
+                _say(
+                    child.log_json,
+                    f"{child.name} exited with code {code}; restarting in {delay:g}s",
                 )
                 child.restarts += 1
                 child.next_start = now + delay
@@ -241,7 +263,7 @@ def _stop_all(children: list[Child]) -> None:
         try:
             child.process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            print(f"[up] {child.name} did not stop in time: killed", flush=True)
+            _say(child.log_json, f"{child.name} did not stop in time: killed")
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.process.pid, signal.SIGKILL)
             child.process.wait()

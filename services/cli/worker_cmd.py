@@ -18,11 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def celery_argv(concurrency: int, extra: list[str]) -> list[str]:
+def celery_argv(
+    concurrency: int, extra: list[str], log_level: str = "INFO", log_json: bool = False
+) -> list[str]:
+    """Celery's worker under workers.celery_main (our logging); its banner only when debugging
+    in text (the banner is printed, not logged: it has no place among JSON lines)."""
+    quiet = [] if log_level == "DEBUG" and not log_json else ["--quiet"]
     return [
-        sys.executable, "-m", "celery", "-A", "workers.app", "worker",
+        sys.executable, "-m", "workers.celery_main", *quiet, "-A", "workers.app", "worker",
         "-Q", "webhooks", "--pool", "threads", "--concurrency", str(concurrency),
-        "-E", "--loglevel", os.environ.get("WG_WEBHOOKS_LOG_LEVEL", "INFO"),
+        "-E", "--loglevel", log_level,
         "--without-gossip", "--without-mingle",
         "-n", f"wg-webhooks-{os.getpid()}@%h",
         *extra,
@@ -30,7 +35,8 @@ def celery_argv(concurrency: int, extra: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    context.with_servers(context.load(args.config, resolve_hosts=True))
-    argv = celery_argv(args.concurrency, args.extra)
+    settings, _ = context.with_servers(context.load(args.config, resolve_hosts=True))
+    advanced = settings.advanced
+    argv = celery_argv(args.concurrency, args.extra, advanced.log_level, advanced.log_json)
     os.execv(sys.executable, argv)  # noqa: S606
     return 0  # not reached

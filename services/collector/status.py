@@ -34,6 +34,7 @@ from services.collector.rules import (
     session_start,
 )
 from services.config import Settings
+from services.db.queries import query
 from services.payloads.peer_status import peer_metric_payload, peer_state_payload
 
 log = logging.getLogger(__name__)
@@ -41,56 +42,6 @@ log = logging.getLogger(__name__)
 # The counters are uint64 in WireGuard and bigint here; 2**63 bytes is 8 EiB, so clamping is only a
 # guard against a corrupt dump stopping every later cycle with an out-of-range error.
 _BIGINT_MAX = 2**63 - 1
-
-# -- The interfaces of the dump that the database knows.
-_KNOWN_INTERFACES = "SELECT identifier FROM interfaces WHERE identifier = ANY(%(names)s)"
-
-# -- The dump's peers that are peers of the same interface in the database. FOR KEY SHARE: a
-# -- concurrent delete or re-key of the peer waits for this transaction (and then removes the
-# -- status row too), so no status row outlives its peer.
-_KNOWN_PEERS = """
-SELECT p.identifier, p.interface_identifier
-FROM peers p
-JOIN unnest(%(keys)s::text[], %(interfaces)s::text[]) AS seen(key, interface)
-  ON p.identifier = seen.key AND p.interface_identifier = seen.interface
-ORDER BY p.identifier
-FOR KEY SHARE OF p
-"""
-
-# -- A status row for each peer seen for the first time ("never connected"), so it can be locked.
-_ENSURE_ROWS = """
-INSERT INTO peer_status (peer_identifier, interface_identifier)
-SELECT key, interface
-FROM unnest(%(keys)s::text[], %(interfaces)s::text[]) AS seen(key, interface)
-ORDER BY key
-ON CONFLICT (peer_identifier) DO NOTHING
-"""
-
-# -- Lock the status rows, in key order (two collectors never wait on each other in a cycle).
-_LOCK_ROWS = """
-SELECT * FROM peer_status
-WHERE peer_identifier = ANY(%(keys)s)
-ORDER BY peer_identifier
-FOR UPDATE
-"""
-
-# -- Store one peer's new status.
-_UPDATE_ROW = """
-UPDATE peer_status SET
-    interface_identifier = %(interface_identifier)s,
-    is_connected = %(is_connected)s,
-    bytes_received = %(bytes_received)s,
-    bytes_transmitted = %(bytes_transmitted)s,
-    endpoint = %(endpoint)s,
-    last_handshake = %(last_handshake)s,
-    last_session_start = %(last_session_start)s,
-    disconnected_since = %(disconnected_since)s,
-    updated_at = %(updated_at)s
-WHERE peer_identifier = %(peer_identifier)s
-"""
-
-# -- The peers whose flip is published in the peer_metric format (its "Peer" model).
-_PEER_ROWS = "SELECT * FROM peers WHERE identifier = ANY(%(keys)s)"
 
 
 @dataclass(frozen=True)
@@ -123,8 +74,11 @@ def record_observation(
     keys = sorted(seen)
     interfaces = [seen[key].interface for key in keys]
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(_ENSURE_ROWS, {"keys": keys, "interfaces": interfaces})
-        stored = {row["peer_identifier"]: row for row in cur.execute(_LOCK_ROWS, {"keys": keys})}
+        cur.execute(query("ensure_status_rows"), {"keys": keys, "interfaces": interfaces})
+        stored = {
+            row["peer_identifier"]: row
+            for row in cur.execute(query("lock_status_rows"), {"keys": keys})
+        }
     rows: list[dict[str, Any]] = []
     flips: list[tuple[Publish, dict[str, Any]]] = []
     for key in keys:
@@ -133,7 +87,7 @@ def record_observation(
         if publish is not None:
             flips.append((publish, row))
     with conn.cursor() as cur:
-        cur.executemany(_UPDATE_ROW, rows)
+        cur.executemany(query("update_status_row"), rows)
     published = _publish(conn, settings, flips)
     return Observed(len(rows), published)
 
@@ -143,7 +97,7 @@ def _known_peers(conn: Connection[Any], dump: Dump) -> dict[str, PeerDump]:
     names = list(dump.interfaces)
     if not names:
         return {}
-    known = {row[0] for row in conn.execute(_KNOWN_INTERFACES, {"names": names})}
+    known = {row[0] for row in conn.execute(query("known_interfaces"), {"names": names})}
     for name in names:
         if name not in known:
             log.debug("interface %s is not in the database: ignored", name)
@@ -151,7 +105,7 @@ def _known_peers(conn: Connection[Any], dump: Dump) -> dict[str, PeerDump]:
     if not candidates:
         return {}
     matched = conn.execute(
-        _KNOWN_PEERS,
+        query("known_peers"),
         {
             "keys": [peer.public_key for peer in candidates],
             "interfaces": [peer.interface for peer in candidates],
@@ -218,7 +172,9 @@ def _publish(
     if state_format == "peer_metric":
         keys = [row["peer_identifier"] for _, row in flips]
         with conn.cursor(row_factory=dict_row) as cur:
-            peers = {p["identifier"]: p for p in cur.execute(_PEER_ROWS, {"keys": keys})}
+            peers = {
+                p["identifier"]: p for p in cur.execute(query("peers_by_keys"), {"keys": keys})
+            }
     published: list[Published] = []
     for event, row in flips:
         key = row["peer_identifier"]

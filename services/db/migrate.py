@@ -2,6 +2,11 @@
 
 Safe to run from many replicas at once: the lock makes them take turns, and each one skips what
 another already applied. Each file runs in its own transaction with its bookkeeping row.
+
+Everything, the bookkeeping included, lives in our own schema (`services.db.namespace`). An
+install from before the schema existed kept its tables in `public`: its bookkeeping table is
+recognised by its shape and its first row and moved first, then migration 004 moves the tables
+that bookkeeping says we created. Nothing else in `public` is ever touched.
 """
 
 from __future__ import annotations
@@ -10,8 +15,12 @@ import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import psycopg
+from psycopg import sql
+
+from services.db.namespace import DEFAULT_SCHEMA, in_schema, schema_of
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +51,15 @@ def available() -> list[Migration]:
 
 
 def migrate(dsn: str) -> list[Migration]:
-    """Apply pending migrations; return the ones this call applied."""
+    """Apply pending migrations in the DSN's schema (`in_schema`; the default schema when the
+    DSN is not bound to one); return the ones this call applied."""
+    schema = schema_of(dsn) or DEFAULT_SCHEMA
     applied_now: list[Migration] = []
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(in_schema(dsn, schema), autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            _adopt_public_bookkeeping(conn, schema)
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 " version integer PRIMARY KEY, name text NOT NULL,"
@@ -67,3 +80,37 @@ def migrate(dsn: str) -> list[Migration]:
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return applied_now
+
+
+# The shape of the bookkeeping table every release before migration 004 made in `public`.
+_PUBLIC_BOOKKEEPING_COLUMNS = """
+SELECT array_agg(column_name::text ORDER BY ordinal_position) FROM information_schema.columns
+WHERE table_schema = 'public' AND table_name = 'schema_migrations'
+"""
+
+
+def _adopt_public_bookkeeping(conn: psycopg.Connection[Any], schema: str) -> None:
+    """Move an old install's `public.schema_migrations` into `schema`, when it is ours (its
+    shape, and its first row naming our first migration) and the schema has none yet: migration
+    004 then moves the tables that bookkeeping stands for, and only those."""
+    row = conn.execute(
+        "SELECT to_regclass(format('%%I.schema_migrations', %s::text)) IS NULL"
+        " AND to_regclass('public.schema_migrations') IS NOT NULL",
+        (schema,),
+    ).fetchone()
+    if row is None or not row[0]:
+        return
+    columns = conn.execute(_PUBLIC_BOOKKEEPING_COLUMNS).fetchone()
+    if columns is None or columns[0] != ["version", "name", "applied_at"]:
+        return
+    first = available()[0]
+    ours = conn.execute(
+        "SELECT 1 FROM public.schema_migrations WHERE version = %s AND name = %s",
+        (first.version, first.name),
+    ).fetchone()
+    if ours is None:
+        return
+    conn.execute(
+        sql.SQL("ALTER TABLE public.schema_migrations SET SCHEMA {}").format(sql.Identifier(schema))
+    )
+    log.info("moved the migrations bookkeeping of an older install from public into %s", schema)

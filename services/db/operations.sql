@@ -3,9 +3,9 @@
 
 -- name: list_deliveries
 -- Deliveries newest first; a filter applies only when given; `since` = last state change within.
-SELECT d.id, d.event_id, d.endpoint, e.event, e.entity, e.identifier, d.status, d.attempts,
-       d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.delivered_at,
-       d.updated_at
+SELECT d.id, d.event_id, e.webhook_id, d.endpoint, e.event, e.entity, e.identifier, d.status,
+       d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.created_at,
+       d.delivered_at, d.updated_at
 FROM webhook_deliveries d
 JOIN webhook_events e ON e.id = d.event_id
 WHERE (%(status)s::text IS NULL OR d.status = %(status)s::text)
@@ -19,9 +19,9 @@ LIMIT %(limit)s;
 
 -- name: get_delivery
 -- One delivery with its event's names.
-SELECT d.id, d.event_id, d.endpoint, e.event, e.entity, e.identifier, d.status, d.attempts,
-       d.next_attempt_at, d.last_status_code, d.last_error, d.created_at, d.delivered_at,
-       d.updated_at
+SELECT d.id, d.event_id, e.webhook_id, d.endpoint, e.event, e.entity, e.identifier, d.status,
+       d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.created_at,
+       d.delivered_at, d.updated_at
 FROM webhook_deliveries d
 JOIN webhook_events e ON e.id = d.event_id
 WHERE d.id = %(id)s;

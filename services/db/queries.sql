@@ -129,7 +129,7 @@ WITH started AS (
     WHERE id = ANY(%(ids)s::bigint[]) AND lease_token = %(token)s AND status = 'leased'
     RETURNING id, event_id, endpoint, attempts
 )
-SELECT s.id, s.event_id, s.endpoint, s.attempts, e.body, e.created_at
+SELECT s.id, e.webhook_id, s.endpoint, s.attempts, e.body, e.created_at
 FROM started s JOIN webhook_events e ON e.id = s.event_id
 ORDER BY s.id;
 

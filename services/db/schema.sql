@@ -1,4 +1,5 @@
--- The declared schema: what replaying every migration must produce (tests/test_migrations.py).
+-- The declared schema: what replaying every migration must produce (tests/test_migrations.py),
+-- run inside our own schema (database.schema), the only one on our sessions' search_path.
 
 CREATE TABLE users (
     identifier      text PRIMARY KEY,
@@ -24,13 +25,28 @@ CREATE TABLE users (
 );
 
 -- One row per event, insert-only; body is the serialized envelope, sent byte-identical every time.
+-- `evt_` + a UUIDv7: the webhook-id header, unique across installs and database re-creations.
+-- Postgres 15 has no uuidv7(): one made from gen_random_uuid(), time first, version nibble 7.
+CREATE FUNCTION new_webhook_id() RETURNS text
+LANGUAGE sql VOLATILE PARALLEL SAFE
+RETURN 'evt_' || encode(
+    set_bit(set_bit(
+        overlay(uuid_send(gen_random_uuid())
+                PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+                                  FROM 3)
+                FROM 1 FOR 6),
+        52, 1), 53, 1),
+    'hex')::uuid::text;
+
 CREATE TABLE webhook_events (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event       text NOT NULL,
     entity      text NOT NULL,
     identifier  text NOT NULL,
     body        text NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- the webhook-id header; events older than migration 005 keep their number ('1', '2', ...)
+    webhook_id  text NOT NULL DEFAULT new_webhook_id()
 );
 CREATE INDEX webhook_events_created_at ON webhook_events (created_at);
 

@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 
 from services import outbox
 from services.config import Settings
+from services.db.queries import query
 from services.domain import addresses, peers, tables
 from services.domain.errors import Conflict, Invalid, NotFound
 from services.domain.keys import generate_keypair, public_key_of
@@ -26,16 +27,6 @@ TABLE = "interfaces"
 DELETED = "deleted"
 DEFAULT_MTU = 1420
 DEFAULT_KEEPALIVE = 16
-
-_WITH_COUNTS = """
-SELECT i.*,
-       count(p.identifier) AS total_peers,
-       count(p.identifier) FILTER (WHERE p.disabled IS NULL) AS enabled_peers
-FROM interfaces i LEFT JOIN peers p ON p.interface_identifier = i.identifier
-{where}
-GROUP BY i.identifier
-ORDER BY i.identifier
-"""
 
 
 @dataclass(frozen=True)
@@ -111,13 +102,12 @@ def _record(conn: Connection[Any], settings: Settings, event: str, row: dict[str
 def get(conn: Connection[Any], identifier: str) -> dict[str, Any] | None:
     """The interface with `total_peers` and `enabled_peers`, or None."""
     with conn.cursor(row_factory=dict_row) as cur:
-        query = _WITH_COUNTS.format(where="WHERE i.identifier = %s")
-        return cur.execute(query.encode(), (identifier,)).fetchone()
+        return cur.execute(query("interface_with_counts"), {"identifier": identifier}).fetchone()
 
 
 def get_all(conn: Connection[Any]) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(_WITH_COUNTS.format(where="").encode()).fetchall()
+        return cur.execute(query("interfaces_with_counts")).fetchall()
 
 
 def create(
@@ -182,9 +172,7 @@ def prepare(conn: Connection[Any], settings: Settings, actor: str) -> dict[str, 
     names: set[str] = set()
     ports: set[int] = set()
     used: list[addresses.Network] = []
-    for name, port, cidrs in conn.execute(
-        "SELECT identifier, listen_port, addresses FROM interfaces"
-    ):
+    for name, port, cidrs in conn.execute(query("interfaces_in_use")):
         names.add(name)
         ports.add(port)
         used.extend(addresses.network_of(c) for c in cidrs)

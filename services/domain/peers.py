@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from services import outbox
 from services.config import Settings
+from services.db.queries import query
 from services.domain import addresses, tables
 from services.domain.errors import Conflict, Invalid, NotFound
 from services.domain.keys import generate_keypair, generate_preshared_key, public_key_of
@@ -138,24 +139,21 @@ def fields_of(row: dict[str, Any]) -> PeerFields:
     return PeerFields(**values)
 
 
-def _select(
-    conn: Connection[Any], where: str, value: str, lock: bool = False
-) -> list[dict[str, Any]]:
-    query = f"SELECT * FROM peers WHERE {where} = %s ORDER BY identifier"
-    if lock:
-        query += " FOR UPDATE"
+def _select(conn: Connection[Any], name: str, identifier: str) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query.encode(), (value,)).fetchall()
+        return cur.execute(query(name), {"identifier": identifier}).fetchall()
 
 
 def for_interface(
     conn: Connection[Any], interface: str, lock: bool = False
 ) -> list[dict[str, Any]]:
-    return _select(conn, "interface_identifier", interface, lock)
+    return _select(
+        conn, "peers_of_interface_for_update" if lock else "peers_of_interface", interface
+    )
 
 
 def for_user(conn: Connection[Any], user: str, lock: bool = False) -> list[dict[str, Any]]:
-    return _select(conn, "user_identifier", user, lock)
+    return _select(conn, "peers_of_user_for_update" if lock else "peers_of_user", user)
 
 
 def create(
@@ -195,7 +193,7 @@ def update(
         raise Conflict(f"peer {fields.identifier} already exists") from None
     if rekeyed:
         # The status belongs to the old key's WireGuard peer, which no longer exists.
-        conn.execute("DELETE FROM peer_status WHERE peer_identifier = %s", (identifier,))
+        conn.execute(query("delete_peer_status"), {"identifier": identifier})
         _record(conn, settings, "delete", existing)
     _record(conn, settings, "update", row)
     return row
@@ -211,7 +209,7 @@ def delete(conn: Connection[Any], settings: Settings, identifier: str) -> None:
 def remove(conn: Connection[Any], settings: Settings, row: dict[str, Any]) -> None:
     """Delete a peer the caller has locked, with its status, and record `delete`."""
     tables.delete(conn, TABLE, row["identifier"])
-    conn.execute("DELETE FROM peer_status WHERE peer_identifier = %s", (row["identifier"],))
+    conn.execute(query("delete_peer_status"), {"identifier": row["identifier"]})
     _record(conn, settings, "delete", row)
 
 
@@ -270,7 +268,7 @@ def prepare(
         raise NotFound(f"interface {interface} not found")
     used = {addresses.address_of(a) for a in iface["addresses"]}
     for (peer_addresses,) in conn.execute(
-        "SELECT addresses FROM peers WHERE interface_identifier = %s", (interface,)
+        query("peer_addresses_of_interface"), {"identifier": interface}
     ):
         used.update(addresses.address_of(a) for a in peer_addresses)
     fresh = [

@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 
 from services import outbox
 from services.config import Settings
+from services.db.queries import query
 from services.domain import peers, tables
 from services.domain.errors import Conflict, Invalid, NotFound
 from services.domain.passwords import check_password, hash_password
@@ -44,22 +45,15 @@ class UserFields:
     locked_reason: str = ""
 
 
-_WITH_PEER_COUNT = """
-SELECT u.*, (SELECT count(*) FROM peers p WHERE p.user_identifier = u.identifier) AS peer_count
-FROM users u {where} ORDER BY u.identifier
-"""
-
-
 def get(conn: Connection[Any], identifier: str) -> dict[str, Any] | None:
     """The user with its `peer_count`, or None."""
     with conn.cursor(row_factory=dict_row) as cur:
-        query = _WITH_PEER_COUNT.format(where="WHERE u.identifier = %s")
-        return cur.execute(query.encode(), (identifier,)).fetchone()
+        return cur.execute(query("user_with_peer_count"), {"identifier": identifier}).fetchone()
 
 
 def get_all(conn: Connection[Any]) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(_WITH_PEER_COUNT.format(where="").encode()).fetchall()
+        return cur.execute(query("users_with_peer_count")).fetchall()
 
 
 def create(
@@ -69,18 +63,7 @@ def create(
     now = datetime.now(UTC)
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
-            """
-            INSERT INTO users (identifier, email, auth_sources, is_admin, firstname, lastname,
-                               phone, department, notes, password_hash, api_token,
-                               api_token_created, disabled, disabled_reason, locked,
-                               locked_reason, created_by, updated_by, created_at, updated_at)
-            VALUES (%(identifier)s, %(email)s, %(auth_sources)s, %(is_admin)s, %(firstname)s,
-                    %(lastname)s, %(phone)s, %(department)s, %(notes)s, %(password_hash)s,
-                    %(api_token)s, %(api_token_created)s, %(disabled)s, %(disabled_reason)s,
-                    %(locked)s, %(locked_reason)s, %(actor)s, %(actor)s, %(now)s, %(now)s)
-            ON CONFLICT (identifier) DO NOTHING
-            RETURNING *
-            """,
+            query("insert_user"),
             {
                 "identifier": fields.identifier,
                 "email": fields.email,

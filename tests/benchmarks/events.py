@@ -88,8 +88,8 @@ def record_steady(
     on_tick: Callable[[float], None] | None = None,
 ) -> dict[str, float]:
     """One event per transaction at `rate`/s for `seconds` (open loop: a late slot is not
-    skipped, the next ones are not delayed); {event id: Unix time just after its commit}."""
-    committed: dict[str, float] = {}
+    skipped, the next ones are not delayed); {webhook-id: Unix time just after its commit}."""
+    committed: dict[int, float] = {}
     count = int(rate * seconds)
     with psycopg.connect(dsn) as conn:
         began = time.monotonic()
@@ -100,10 +100,15 @@ def record_steady(
             i = start + n
             event_id = record(conn, endpoints, "update", "peer", f"peer-{i}", peer_payload(i))
             conn.commit()
-            committed[str(event_id)] = time.time()
+            committed[event_id] = time.time()
             if on_tick is not None:
                 on_tick(time.monotonic() - began)
-    return committed
+        header_of = dict(
+            conn.execute(
+                "SELECT id, webhook_id FROM webhook_events WHERE id = ANY(%s)", (list(committed),)
+            ).fetchall()
+        )
+    return {header_of[event_id]: at for event_id, at in committed.items()}
 
 
 BACKLOG_SQL = """

@@ -16,6 +16,7 @@ import psycopg
 import redis
 
 from services.db.migrate import migrate
+from services.db.namespace import DEFAULT_SCHEMA, in_schema
 from services.embedded import EmbeddedPostgres, EmbeddedRedis
 
 TEMPLATE = "bench_template"
@@ -50,7 +51,8 @@ class Stack:
         return stack
 
     def dsn(self, database: str) -> str:
-        return with_database(self.admin_dsn, database)
+        """`database`'s DSN, bound to wg-webhooks' schema."""
+        return in_schema(with_database(self.admin_dsn, database), DEFAULT_SCHEMA)
 
     def database(self, name: str, template: str = TEMPLATE) -> str:
         """A new database `name` cloned from `template`; its DSN."""

@@ -34,7 +34,7 @@ def _endpoint(current: str, *previous: tuple[str, float], signing_key: str = "")
 
 
 def _sent(endpoint: Endpoint) -> dict[str, str]:
-    return headers_for(endpoint, 42, BODY, int(time.time()))
+    return headers_for(endpoint, "evt_0192f1c0-7a2b-7000-8000-000000000042", BODY, int(time.time()))
 
 
 def _verifies(secret: str, headers: dict[str, str]) -> bool:

@@ -18,6 +18,7 @@ import psycopg
 import redis
 
 from services.db.migrate import migrate
+from services.db.namespace import DEFAULT_SCHEMA, in_schema
 from services.embedded import EmbeddedPostgres, free_port, redis_server_binary
 
 
@@ -29,7 +30,7 @@ class Postgres:
 
     def start(self) -> str:
         self.server = EmbeddedPostgres(self.root / "pgdata")
-        self.url = self.server.start()
+        self.url = in_schema(self.server.start(), DEFAULT_SCHEMA)
         with psycopg.connect(self.server.admin_dsn(), autocommit=True) as conn:
             # No machine crash is simulated: fsync only costs time on a shared machine. A fast
             # shutdown (the fault here) flushes everything committed either way.

@@ -38,6 +38,12 @@ class Outbox:
 
     events: list[tuple[str, str, str, str]]  # id, event, entity, identifier
     deliveries: dict[tuple[str, str], Delivery]
+    # webhook-id header -> event id; a header missing here is taken as the event id itself
+    event_of: dict[str, str] = field(default_factory=dict)
+
+    def by_event_id(self, records: list[list[Any]]) -> list[list[Any]]:
+        """Receiver records with the webhook-id replaced by the event id (commit order)."""
+        return [[r[0], self.event_of.get(str(r[1]), str(r[1])), *r[2:]] for r in records]
 
 
 @dataclass(frozen=True)
@@ -48,19 +54,18 @@ class Delivery:
 
 
 def load_outbox(conn: psycopg.Connection[Any]) -> Outbox:
-    events = [
-        (str(i), e, n, k)
-        for i, e, n, k in conn.execute(
-            "SELECT id, event, entity, identifier FROM webhook_events ORDER BY id"
-        )
-    ]
+    event_rows = conn.execute(
+        "SELECT id, event, entity, identifier, webhook_id FROM webhook_events ORDER BY id"
+    ).fetchall()
+    events = [(str(i), e, n, k) for i, e, n, k, _ in event_rows]
+    event_of = {w: str(i) for i, _, _, _, w in event_rows}
     rows = conn.execute(
         "SELECT d.event_id, d.endpoint, d.status, d.attempts, coalesce(t.cut, 0)"
         " FROM webhook_deliveries d LEFT JOIN ("
         "   SELECT delivery_id, count(*) AS cut FROM webhook_attempts"
         "   WHERE error LIKE '%%timeout%%' GROUP BY delivery_id) t ON t.delivery_id = d.id"
     ).fetchall()
-    return Outbox(events, {(str(e), n): Delivery(s, a, t) for e, n, s, a, t in rows})
+    return Outbox(events, {(str(e), n): Delivery(s, a, t) for e, n, s, a, t in rows}, event_of)
 
 
 def check_deliveries(
@@ -94,7 +99,7 @@ def check_deliveries(
     unrecorded = 0
     order_violations: list[str] = []
     for name in endpoints:
-        records = received.get(name, [])
+        records = outbox.by_event_id(received.get(name, []))
         answered = Counter(str(r[1]) for r in records if r[4] in SUCCESS)
         posts = Counter(str(r[1]) for r in records)
         lost += [(event_id, name) for event_id, *_ in outbox.events if not answered[event_id]]

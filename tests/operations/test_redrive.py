@@ -192,8 +192,8 @@ def test_delivery_json_has_the_contract_keys(
         (listed,) = redrive.list_deliveries(conn, redrive.Filters())
     body = listed.to_json()
     assert {
-        "Id", "EventId", "Endpoint", "Event", "Entity", "Identifier", "Status", "Attempts",
-        "NextAttemptAt", "LastStatusCode", "LastError", "CreatedAt", "DeliveredAt",
+        "Id", "EventId", "WebhookId", "Endpoint", "Event", "Entity", "Identifier", "Status",
+        "Attempts", "NextAttemptAt", "LastStatusCode", "LastError", "CreatedAt", "DeliveredAt",
     } <= set(body)  # fmt: skip
     assert body["Id"] == delivery
     assert body["Status"] == "pending"

@@ -34,3 +34,15 @@ def record_events(
 def statuses(db: psycopg.Connection[Any]) -> dict[str, int]:
     rows = db.execute("SELECT status, count(*) FROM webhook_deliveries GROUP BY 1").fetchall()
     return {status: count for status, count in rows}
+
+
+def webhook_ids(database_url: str, event_ids: Iterable[int]) -> list[str]:
+    """The webhook-id header each of these events is sent with, in the same order."""
+    wanted = list(event_ids)
+    with psycopg.connect(database_url) as conn:
+        found = dict(
+            conn.execute(
+                "SELECT id, webhook_id FROM webhook_events WHERE id = ANY(%s)", (wanted,)
+            ).fetchall()
+        )
+    return [found[i] for i in wanted]
