@@ -39,6 +39,9 @@ class _DeliveryFields(BaseModel):
     CreatedAt: str
     DeliveredAt: str | None
     UpdatedAt: str = Field(description="its last state change (what `since` filters on)")
+    EndpointRemoved: bool = Field(
+        False, description="its endpoint was removed: it waits, unsent, for one of that name"
+    )
 
 
 class Delivery(_DeliveryFields):
@@ -133,16 +136,20 @@ def list_deliveries(
 ) -> list[dict[str, Any]]:
     """Deliveries newest first (the same list as `wg-webhooks deliveries list --json`)."""
     seconds = _seconds("since", since) if since is not None else None
-    with state_of(request).pool.connection() as conn:
+    state = state_of(request)
+    with state.pool.connection() as conn:
         filters = redrive.Filters(status, endpoint, entity, identifier, seconds, limit)
-        return [d.to_json() for d in redrive.list_deliveries(conn, filters)]
+        found = [d.to_json() for d in redrive.list_deliveries(conn, filters)]
+        return live.mark_removed(conn, state.settings, found)
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail)
 def show_delivery(delivery_id: int, request: Request) -> dict[str, Any]:
     """One delivery with every recorded attempt and its response excerpt."""
-    with state_of(request).pool.connection() as conn:
-        return redrive.get_delivery(conn, delivery_id).to_json()
+    state = state_of(request)
+    with state.pool.connection() as conn:
+        detail = redrive.get_delivery(conn, delivery_id).to_json()
+        return live.mark_removed(conn, state.settings, [detail])[0]
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=Delivery)

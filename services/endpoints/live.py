@@ -9,6 +9,7 @@ endpoint whose removal it could see when it took its lease.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,24 @@ from services.endpoints import store
 def current(conn: Connection[Any], settings: Settings) -> tuple[Endpoint, ...]:
     """The endpoints as of now (for one-off reads: the API, the CLI)."""
     return settings.webhook.endpoints + store.load(conn, settings).endpoints
+
+
+def removed_endpoints(
+    conn: Connection[Any], settings: Settings, names: Iterable[str]
+) -> frozenset[str]:
+    """Which of `names` (deliveries' endpoints) are no longer configured: removed ones."""
+    known = {e.name for e in current(conn, settings)}
+    return frozenset(name for name in names if name not in known)
+
+
+def mark_removed(
+    conn: Connection[Any], settings: Settings, deliveries: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Deliveries' JSON with `EndpointRemoved`: they wait for an endpoint that is gone."""
+    removed = removed_endpoints(conn, settings, {d["Endpoint"] for d in deliveries})
+    for delivery in deliveries:
+        delivery["EndpointRemoved"] = delivery["Endpoint"] in removed
+    return deliveries
 
 
 def require_known(conn: Connection[Any], settings: Settings, name: str, field: str) -> None:

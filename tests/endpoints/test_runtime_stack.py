@@ -131,10 +131,14 @@ def test_removal_stops_posts_at_once_and_keeps_the_deliveries_for_its_return(
     )
     shown = {e["Name"]: e for e in stack.call("GET").json()}["crm"]
     assert shown["Removed"] is True and shown["Source"] is None and shown["Pending"] == 5
+    waiting = requests.get(f"{stack.api}/api/v1/webhooks/deliveries", auth=ADMIN, timeout=10)
+    assert [(d["Endpoint"], d["EndpointRemoved"]) for d in waiting.json()] == [("crm", True)] * 5
     # it comes back (same name, a URL that answers): what waited is delivered there
     healthy = receiver_factory()
     stack.call("POST", body={"Name": "crm", "Url": healthy.url})
     wait_for(lambda: statuses(db) == {"delivered": 5}, timeout=30, what="the kept deliveries")
+    back = requests.get(f"{stack.api}/api/v1/webhooks/deliveries", auth=ADMIN, timeout=10)
+    assert {d["EndpointRemoved"] for d in back.json()} == {False}
     assert sorted(r.headers["webhook-id"] for r in healthy.requests) == sorted(
         webhook_ids(stack.database_url, ids)
     )
