@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the full test suite needs beyond Python: WireGuard (userspace wireguard-go and
 # wg) and iproute2 for the real-handshake tests in network namespaces, docker-compose (1.29, it
-# parses compose files without an engine) to validate deploy/compose.yaml, and Chromium (a real
-# browser, headless, showing the API's Swagger UI renders offline). Idempotent.
+# parses compose files without an engine) to validate deploy/compose.yaml, Chromium (a real
+# browser, headless: the API's Swagger UI renders offline; with chromium-driver, the console's
+# browser tests), and Debian's PostgreSQL 15 (the suite's second run, TEST_POSTGRES=15, on a
+# throw-away cluster). Idempotent.
 set -euo pipefail
 need=()
 command -v wireguard-go >/dev/null || need+=(wireguard-go)
@@ -10,6 +12,8 @@ command -v wg >/dev/null || need+=(wireguard-tools)
 command -v ip >/dev/null || need+=(iproute2)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

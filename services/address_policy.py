@@ -1,7 +1,10 @@
 """Where webhooks may never go: the SSRF address policy, one rule for every check.
 
-The workers apply it to each address a connection is about to use (workers/http.py); the
-endpoints API applies it to an address literal in a URL before storing it.
+Link-local and cloud metadata addresses are always refused; with
+`webhook.block_private_networks` so are loopback, private and other non-global ones. An IPv6
+address that carries an IPv4 one (mapped, NAT64, 6to4, Teredo) is judged by both. The workers
+apply it to each address a connection is about to use (workers/ssrf.py, workers/http.py); the
+endpoints API applies it to an address literal in a URL before storing it. No I/O here.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ _METADATA = frozenset(ipaddress.ip_address(a) for a in ("fd00:ec2::254", "100.10
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-def _embedded_ipv4(address: IPAddress) -> IPAddress:
+def embedded_ipv4(address: IPAddress) -> IPAddress:
     """The IPv4 address an IPv6 one carries (mapped, NAT64, 6to4, Teredo), else itself."""
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
@@ -32,7 +35,7 @@ def _embedded_ipv4(address: IPAddress) -> IPAddress:
 
 def refusal(address: IPAddress, block_private: bool) -> str | None:
     """Why webhooks must not go to `address`, or None when they may."""
-    inner = _embedded_ipv4(address)
+    inner = embedded_ipv4(address)
     shown = str(address) if inner == address else f"{address} ({inner})"
     for candidate in {address, inner}:
         if candidate in _METADATA:

@@ -38,6 +38,7 @@ __all__ = [
     "ConfigError",
     "Core",
     "Endpoint",
+    "Ingest",
     "Key",
     "Listen",
     "Settings",
@@ -96,6 +97,8 @@ KEYS: tuple[Key, ...] = (
     Key("advanced", "api_admin_only", v.boolean, True),
     Key("advanced", "log_level", v.log_level, "info"),
     Key("advanced", "log_json", v.boolean, False),
+    # wg-portal's expired-peers check; run here only without portal.url (services/expiry.py)
+    Key("advanced", "expiry_check_interval", v.duration(1.0, DAY, zero=False), "15m"),
     Key("statistics", "collect_peer_data", v.boolean, True),
     Key("statistics", "data_collection_interval", v.duration(0.1, DAY, zero=False), "1m"),
     Key("statistics", "use_ping_checks", v.boolean, False),
@@ -211,6 +214,7 @@ class Advanced:
     api_admin_only: bool = default("advanced.api_admin_only")
     log_level: str = default("advanced.log_level")  # Python's name: DEBUG, INFO, ...
     log_json: bool = default("advanced.log_json")
+    expiry_check_interval: float = default("advanced.expiry_check_interval")
 
 
 @dataclass(frozen=True)
@@ -244,11 +248,48 @@ class Webhook:
 
 
 @dataclass(frozen=True)
+class Portal:
+    """A running wg-portal to reconcile with; no `url` = wg-webhooks is the system of record.
+    The URL is the operator's own, so the webhook SSRF rules do not apply to it."""
+
+    url: str = default("portal.url")
+    api_user: str = default("portal.api_user")
+    api_token: str = default("portal.api_token")
+    reconcile_interval: float = default("portal.reconcile_interval")
+
+    def __repr__(self) -> str:  # the token never reaches a log line or a traceback
+        return f"Portal(url={self.url!r}, api_user={self.api_user!r})"
+
+
+def _portal(values: Mapping[str, Any]) -> Portal:
+    portal: Portal = _section(Portal, values, "portal")
+    for name in ("api_user", "api_token"):
+        if portal.url and not getattr(portal, name).strip():
+            raise ConfigError(
+                f"portal.{name}",
+                "is required with portal.url (a wg-portal admin and its API token)",
+            )
+    return portal
+
+
+@dataclass(frozen=True)
+class Ingest:
+    """`POST /ingest/wg-portal`: the Authorization wg-portal sends (its webhook.authentication)."""
+
+    authentication: str = default("ingest.authentication")  # "" = the route is off (404)
+
+    def __repr__(self) -> str:  # the value is a credential
+        return f"Ingest(enabled={bool(self.authentication)})"
+
+
+@dataclass(frozen=True)
 class Settings:
     core: Core = field(default_factory=Core)
     advanced: Advanced = field(default_factory=Advanced)
     statistics: Statistics = field(default_factory=Statistics)
     webhook: Webhook = field(default_factory=Webhook)
+    portal: Portal = field(default_factory=Portal)
+    ingest: Ingest = field(default_factory=Ingest)
     rekey_timeout_interval: float = default("backend.rekey_timeout_interval")
     database_dsn: str = default("database.dsn")  # "" = embedded; else bound to database_schema
     database_schema: str = default("database.schema")
@@ -471,6 +512,8 @@ def load_settings(
         advanced=_section(Advanced, values, "advanced"),
         statistics=_section(Statistics, values, "statistics"),
         webhook=webhook,
+        portal=_portal(values),
+        ingest=_section(Ingest, values, "ingest"),
         rekey_timeout_interval=values["backend.rekey_timeout_interval"],
         **_database(values, env),
         redis_url=values["redis.url"],

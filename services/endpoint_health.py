@@ -169,6 +169,15 @@ def enable(conn: Connection[Any], settings: Settings, name: str) -> bool:
     return row is not None and row[0] is not None
 
 
+def disable(conn: Connection[Any], settings: Settings, name: str, reason: str) -> bool:
+    """An operator disables an endpoint; True if it was enabled. Its deliveries wait, none drop."""
+    if settings.webhook.endpoint(name) is None:
+        raise NotFound(f"no endpoint named {name!r}{_known(settings)}")
+    with conn.transaction():
+        row = conn.execute(query("disable_endpoint"), {"name": name, "reason": reason}).fetchone()
+    return row is not None
+
+
 def _known(settings: Settings) -> str:
     names = [e.name for e in settings.webhook.endpoints]
     return f" (configured: {', '.join(names)})" if names else " (none is configured)"

@@ -120,6 +120,8 @@ class Filters:
     identifier: str | None = None
     since: float | None = None  # seconds
     limit: int = DEFAULT_LIMIT
+    event: str | None = None
+    before: int | None = None  # only ids below this one (the next page of a keyset walk)
 
     def __post_init__(self) -> None:
         check_status(self.status, "status")
@@ -145,6 +147,8 @@ def list_deliveries(conn: Connection[Any], filters: Filters) -> list[Delivery]:
             "identifier": filters.identifier,
             "since": filters.since,
             "limit": filters.limit,
+            "event": filters.event,
+            "before": filters.before,
         },
         prepare=False,  # optional filters: a plan made for the given values, never a generic one
     ).fetchall()

@@ -44,8 +44,22 @@ def skip_or_fail(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
+    """The server the tests use: TEST_DATABASE_URL (any server; an admin connection), else a
+    throw-away cluster of the distribution's PostgreSQL TEST_POSTGRES (e.g. 15), else the
+    embedded PostgreSQL 18."""
     if os.environ.get("TEST_DATABASE_URL"):
         yield os.environ["TEST_DATABASE_URL"]
+        return
+    if version := os.environ.get("TEST_POSTGRES"):
+        from tests.support.throwaway_postgres import ThrowawayPostgres, bin_dir
+
+        if not (bin_dir(version) / "initdb").exists():
+            skip_or_fail(
+                f"PostgreSQL {version} is not installed (apt-get install postgresql-{version})"
+            )
+        cluster = ThrowawayPostgres.start(version)
+        yield cluster.admin_dsn()
+        cluster.stop()
         return
     from services.embedded import EmbeddedPostgres
 
@@ -199,7 +213,7 @@ def processes_factory(
 
 
 @pytest.fixture
-def api_url_factory() -> Iterator[Callable[[Settings], str]]:
+def api_url_factory() -> Iterator[Callable[..., str]]:
     """The real API (uvicorn) on a free loopback port, in this process, for the given settings."""
 
     import uvicorn
@@ -208,10 +222,14 @@ def api_url_factory() -> Iterator[Callable[[Settings], str]]:
 
     servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def make(settings: Settings) -> str:
+    def make(settings: Settings, wrap: Callable[[Any], Any] | None = None) -> str:
+        """`wrap`: an ASGI middleware around the app (e.g. one recording every response)."""
         port = free_port()
+        app = create_app(settings)
         server = uvicorn.Server(
-            uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+            uvicorn.Config(
+                wrap(app) if wrap else app, host="127.0.0.1", port=port, log_level="warning"
+            )
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -81,8 +82,9 @@ def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 def deploy_copy(tmp_path: Path) -> Path:
     """deploy/ in a scratch repo root, with secrets.env made from the example as documented."""
     copy = tmp_path / "deploy"
-    shutil.copytree(DEPLOY, copy, ignore=shutil.ignore_patterns("secrets.env"))
-    shutil.copy(copy / "secrets.env.example", copy / "secrets.env")
+    shutil.copytree(DEPLOY, copy, ignore=shutil.ignore_patterns("secrets.env", "wg-portal.env"))
+    for example in copy.glob("*.env.example"):
+        shutil.copy(example, copy / example.name.removesuffix(".example"))
     return copy
 
 
@@ -135,6 +137,49 @@ def test_compose_rejects_a_misspelled_field(deploy_copy: Path) -> None:
     result = _run([*_compose_command(), "-f", "broken.yaml", "config", "-q"], deploy_copy)
     assert result.returncode != 0
     assert "replicaz" in result.stderr + result.stdout
+
+
+def test_compose_beside_wg_portal_is_valid_and_shares_its_values(deploy_copy: Path) -> None:
+    files = ["-f", "compose.yaml", "-f", "compose.wg-portal.yaml"]
+    result = _run([*_compose_command(), *files, "config"], deploy_copy)
+    assert result.returncode == 0, result.stderr + result.stdout
+    merged = yaml.safe_load(result.stdout)["services"]
+    assert merged["wg-portal"]["image"].startswith("wgportal/wg-portal:v2")
+    shared = _env_file(DEPLOY / "wg-portal.env.example")
+    for name in ("api", "relay"):  # wg-portal's values added, wg-webhooks' own still there
+        environment = merged[name]["environment"]
+        assert shared.items() <= environment.items(), name
+        assert "DATABASE_URL" in environment, name
+
+
+def test_compose_beside_wg_portal_rejects_a_misspelled_field(deploy_copy: Path) -> None:
+    text = (deploy_copy / "compose.wg-portal.yaml").read_text(encoding="utf-8")
+    broken = text.replace("    sysctls:", "    sysctlz:", 1)
+    assert broken != text
+    (deploy_copy / "broken.yaml").write_text(broken, encoding="utf-8")
+    files = ["-f", "compose.yaml", "-f", "broken.yaml"]
+    result = _run([*_compose_command(), *files, "config", "-q"], deploy_copy)
+    assert result.returncode != 0
+    assert "sysctlz" in result.stderr + result.stdout
+
+
+def test_wg_portal_sends_to_the_ingest_route_and_shares_the_tokens() -> None:
+    """wg-portal's two webhook lines and its API token, read as wg-portal substitutes them,
+    are what wg-webhooks (its example config + both env files) expects."""
+    from services.config import load_settings
+    from services.envsubst import substitute
+
+    shared = _env_file(DEPLOY / "wg-portal.env.example")
+    text = (DEPLOY / "wg-portal" / "config.yaml").read_text(encoding="utf-8")
+    portal = yaml.safe_load(substitute(text, shared))
+    env = {**_example_environment(""), **shared}
+    settings = load_settings(env["WG_WEBHOOKS_CONFIG"], env)
+    assert portal["webhook"]["url"] == "http://api:8888/ingest/wg-portal"
+    assert urlsplit(settings.portal.url).hostname == "wg-portal"
+    assert settings.portal.api_user == portal["core"]["admin_user"]
+    assert settings.portal.api_token == portal["core"]["admin_api_token"]
+    assert len(settings.portal.api_token) >= 32
+    assert portal["webhook"]["authentication"] == env["WG_PORTAL_INGEST_AUTHENTICATION"]
 
 
 def test_compose_runs_only_contract_roles() -> None:

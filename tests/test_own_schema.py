@@ -4,6 +4,7 @@ application's `users`, `interfaces`, `peers` are never touched."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -250,3 +251,24 @@ def test_with_sqlite_and_no_database_url_wg_portals_dsn_is_not_ours(tmp_path: Pa
     assert settings.database_dsn == ""  # the embedded Postgres
     assert settings.database_schema == "hooks"
     assert settings.database_note.endswith("from the embedded Postgres, schema hooks")
+
+
+def test_a_role_without_create_on_the_database_migrates_into_a_schema_made_for_it(
+    blank_db: str,
+) -> None:
+    role = f"wgw_r_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(blank_db, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")  # PUBLIC has no CREATE on a database
+        conn.execute(f"CREATE SCHEMA {DEFAULT_SCHEMA} AUTHORIZATION {role}")
+    try:
+        as_role = in_schema(psycopg.conninfo.make_conninfo(blank_db, user=role), DEFAULT_SCHEMA)
+
+        applied = migrate(as_role)
+
+        assert [m.version for m in applied] == [m.version for m in available()]
+        with psycopg.connect(as_role) as conn:
+            assert set(OUR_TABLES) <= tables_in(conn, DEFAULT_SCHEMA)
+    finally:
+        with psycopg.connect(blank_db, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")

@@ -66,6 +66,7 @@ def test_up_serves_delivers_to_the_sink_and_stops_everything_on_sigint(tmp_path:
             timeout=60,
             what="the sink to print the webhook",
         )
+        _first_screen_is_the_banner_and_the_sink(log_path.read_text(), tmp_path / "data" / "logs")
         descendants = psutil.Process(up.pid).children(recursive=True)
         servers = [p for p in psutil.process_iter(["cmdline"])
                    if str(tmp_path) in " ".join(p.info["cmdline"] or [])]  # fmt: skip
@@ -79,6 +80,19 @@ def test_up_serves_delivers_to_the_sink_and_stops_everything_on_sigint(tmp_path:
         if up.poll() is None:
             up.kill()
             up.wait()
+
+
+def _first_screen_is_the_banner_and_the_sink(screen: str, logs: Path) -> None:
+    """Celery's banner, Flower's start-up lines and the running-as-root warning are in the
+    components' log files, not on the terminal."""
+    assert f"logs       {logs}/<component>.log" in screen
+    for chatter in ("[tasks]", "[queues]", "Visit me at", "Registered tasks", "superuser"):
+        assert chatter not in screen, chatter
+    assert " ready." in (logs / "worker.log").read_text()
+    assert "Visit me at" in (logs / "flower.log").read_text()
+    if os.geteuid() == 0:
+        assert "superuser privileges" in (logs / "worker.log").read_text()
+    assert "webhook received" in (logs / "sink.log").read_text()
 
 
 def _alive(proc: psutil.Process) -> bool:

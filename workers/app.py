@@ -9,21 +9,20 @@ and the relay hands its rows out again. So messages are acknowledged on receipt
 (`task_acks_late=False`, a deviation from DESIGN §6): with late acks, every Redis restart left
 the threads pool's running tasks un-acked, which Celery then tried to cancel (a
 NotImplementedError traceback per task: the threads pool cannot cancel) and to give back
-through a closed transport (see `_closed_transport_is_a_connection_error`). A late ack bought
+through a closed transport (see `workers.broker_loss`). A late ack bought
 nothing here: the visibility timeout is an hour, the lease expires in seconds.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-from typing import Any
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 
 from services.config import ConfigError, Settings
-from workers import runtime
+from workers import broker_loss, runtime
+from workers.leases import longest_task_seconds
 
 QUEUE = "webhooks"
 
@@ -35,17 +34,11 @@ def _settings() -> Settings | None:
         return None  # the CLI validated the config before it started us; Celery's own CLI may not
 
 
-def longest_task_seconds(settings: Settings | None) -> float:
-    if settings is None or not settings.webhook.endpoints:
-        return 60.0
-    return max(e.timeout for e in settings.webhook.endpoints) + 30.0
-
-
 def make_app() -> Celery:
     settings = _settings()
     broker = (settings.redis_url if settings else "") or os.environ.get("REDIS_URL", "")
     app = Celery("wg-webhooks", broker=broker or "redis://127.0.0.1:6379/0")
-    longest = longest_task_seconds(settings)
+    longest = longest_task_seconds(settings.webhook.endpoints if settings else ())
     app.conf.update(
         task_acks_late=False,  # the lease is the acknowledgement (see above)
         worker_prefetch_multiplier=1,
@@ -73,53 +66,14 @@ def make_app() -> Celery:
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         broker_pool_limit=10,
-        imports=("workers.tasks",),
+        # every task module: workers and Flower import them at start (this module imports
+        # none, so that a task module can import the app)
+        imports=("workers.tasks", "workers.operator_tasks"),
     )
     return app
 
 
-class _AckLostToBrokerOutage(logging.Filter):
-    """Celery logs a failed ack at CRITICAL with a traceback. With the broker gone at that
-    moment it is expected and harmless (the lease decides; a message redelivered later finds
-    its token spent and does nothing): one warning line, no stack."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and record.msg.startswith("Couldn't ack"):
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg += " (broker unavailable; the delivery lease in Postgres decides)"
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-logging.getLogger("celery.worker.request").addFilter(_AckLostToBrokerOutage())
-
-
-def _closed_transport_is_a_connection_error() -> None:
-    """kombu 5.7's Redis channel looks up its connection's settings through the transport's
-    client, which is None once a lost connection was closed. Giving back reserved messages or
-    acking one at that moment then fails with `AttributeError: 'NoneType' object has no
-    attribute 'hostname'`, which kombu does not treat as a connection error: Celery logs
-    "Unrecoverable error" and the worker exits (seen in `make faults` on a Redis restart).
-    Raised as the connection error it is, kombu handles it as such: the messages stay where
-    they are (their leases decide, see above) and the consumer reconnects."""
-    import redis.exceptions
-    from kombu.transport import redis as kombu_redis
-
-    original = kombu_redis.Channel._connparams
-    if getattr(original, "_wg_webhooks", False):
-        return
-
-    def connparams(self: Any, asynchronous: bool = False) -> Any:
-        if self.connection.client is None:
-            raise redis.exceptions.ConnectionError("the broker connection was closed")
-        return original(self, asynchronous)  # type: ignore[no-untyped-call]
-
-    connparams._wg_webhooks = True  # type: ignore[attr-defined]
-    kombu_redis.Channel._connparams = connparams  # type: ignore[method-assign]
-
-
-_closed_transport_is_a_connection_error()
-
+broker_loss.apply()
 app = make_app()
 
 
@@ -136,9 +90,3 @@ def _open_runtime_solo(**_: object) -> None:
 @worker_process_shutdown.connect
 def _close_runtime(**_: object) -> None:
     runtime.close()
-
-
-# Register the tasks with the app at import, so Flower (which imports only this module) can
-# run the operator tasks through its API.
-import workers.operator_tasks  # noqa: E402
-import workers.tasks  # noqa: E402, F401

@@ -8,7 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from services import tracing
 from services.config import Endpoint
+from services.endpoints.rotation import active_secrets
 from services.version import VERSION
 from workers import http
 from workers.outcome import Outcome, Result, classify, retry_after_of
@@ -30,6 +32,7 @@ class Job:
     attempts: int  # attempts made before this one
     body: str
     event_created_at: datetime
+    trace_context: str | None = None  # the change's traceparent (services.tracing)
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,9 @@ def headers_for(endpoint: Endpoint, msg_id: str, body: bytes, timestamp: int) ->
     }
     if endpoint.authentication:
         headers["Authorization"] = endpoint.authentication
-    signature = signature_header(endpoint, msg_id, timestamp, body)
+    signature = signature_header(
+        active_secrets(endpoint, timestamp), endpoint.signing_key, msg_id, timestamp, body
+    )
     if signature:
         headers["webhook-signature"] = signature
     # names the service sends itself were refused when the endpoint was configured
@@ -57,11 +62,34 @@ def headers_for(endpoint: Endpoint, msg_id: str, body: bytes, timestamp: int) ->
     return headers
 
 
-def _send_one(endpoint: Endpoint, job: Job) -> Sent:
+def _send_one(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
+    """One POST, as a span of the change's trace: the endpoint's name, never its URL (which may
+    hold credentials) nor the headers."""
+    attributes = {
+        "wg_webhooks.endpoint": endpoint.name,
+        "wg_webhooks.delivery_id": job.delivery_id,
+        "wg_webhooks.attempt": job.attempts + 1,
+        "http.request.method": "POST",
+    }
+    with tracing.span(
+        "webhook POST", attributes, kind="CLIENT", caused_by=job.trace_context
+    ) as span:
+        sent = _post(endpoint, job, block_private)
+        if span is not None:
+            if sent.result.status_code is not None:
+                span.set_attribute("http.response.status_code", sent.result.status_code)
+            span.set_attribute("wg_webhooks.duration_ms", sent.result.duration_ms)
+            span.set_attribute("wg_webhooks.outcome", sent.outcome.status)
+    return sent
+
+
+def _post(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
     body = job.body.encode()
     attempted_at = datetime.now(UTC)
     headers = headers_for(endpoint, job.webhook_id, body, int(time.time()))
-    response = http.post(endpoint.url, body, headers, endpoint.timeout)
+    if endpoint.propagate_trace and (traceparent := tracing.current_traceparent()):
+        headers["traceparent"] = traceparent
+    response = http.post(endpoint.url, body, headers, endpoint.timeout, block_private=block_private)
     retry_after = (
         retry_after_of(response.status_code, response.headers)
         if response.status_code is not None
@@ -79,13 +107,18 @@ def _send_one(endpoint: Endpoint, job: Job) -> Sent:
     )
 
 
-def send_batch(endpoint: Endpoint, jobs: Sequence[Job]) -> list[Sent]:
-    """All of `jobs` at once (the relay never leases more than the endpoint's max_in_flight)."""
+def send_batch(endpoint: Endpoint, jobs: Sequence[Job], *, block_private: bool) -> list[Sent]:
+    """All of `jobs` at once (the relay never leases more than the endpoint's max_in_flight).
+
+    `block_private` is `webhook.block_private_networks` (see `workers.ssrf`)."""
     if len(jobs) == 1:
-        return [_send_one(endpoint, jobs[0])]
-    futures = [_executor.submit(_send_one, endpoint, job) for job in jobs[: endpoint.max_in_flight]]
+        return [_send_one(endpoint, jobs[0], block_private)]
+    futures = [
+        _executor.submit(_send_one, endpoint, job, block_private)
+        for job in jobs[: endpoint.max_in_flight]
+    ]
     rest = list(jobs[endpoint.max_in_flight :])
     sent = [f.result() for f in futures]
     if rest:  # only when a config change lowered max_in_flight under a running lease
-        sent.extend(send_batch(endpoint, rest))
+        sent.extend(send_batch(endpoint, rest, block_private=block_private))
     return sent

@@ -1,36 +1,32 @@
-"""HTTP for webhooks: one requests.Session per thread, and a deadline on the *whole* request.
+"""The send path of a webhook: one POST through urllib3, under a deadline and the SSRF rules.
 
-`requests`' timeout is per socket operation: a receiver that trickles one byte a second never
-trips it. Each request here runs under a watchdog that shuts the socket down when the total
-timeout passes, wherever the request is (waiting for headers or reading the body).
-Proxy settings are read from the environment once, at start, and given to each session
-explicitly with `trust_env` off (scanning the environment costs ~20% of a POST's CPU).
+Each thread keeps its own urllib3 PoolManager (keep-alive to each receiver), or a ProxyManager
+per egress proxy. Proxy settings (HTTP(S)_PROXY, NO_PROXY) are read from the environment once
+per process, as the operator's egress route (scanning the environment on every request costs
+~20% of a POST's CPU). TLS is verified against the same CA bundle requests uses.
 
-SSRF guard: every connection resolves its host itself, checks each address, and connects only
-to an address it checked (no second lookup a rebinding DNS server could answer differently).
-Link-local and cloud metadata addresses are never connected to; with
-`webhook.block_private_networks` neither are loopback, private or other non-global ones. A
-refusal is an attempt error like `blocked: 169.254.169.254 is link-local`. Through an egress
-proxy only an address literal in the URL is checked here: the proxy resolves names itself.
+Every connection resolves its host itself, asks `workers.ssrf` about each address, and connects
+only to an address it checked (no second lookup a rebinding DNS server could answer
+differently). A refusal is an attempt error like `blocked: 169.254.169.254 is link-local`.
+Through an egress proxy only an address literal in the URL is checked here: the proxy resolves
+names itself. The whole request runs under `workers.deadline`.
+
+This relies on urllib3's connection internals (`HTTPConnection._new_conn` connects to
+`_dns_host`), so urllib3 is pinned in pyproject.toml.
 """
 
 from __future__ import annotations
 
-import contextlib
-import heapq
-import ipaddress
-import os
 import socket
 import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
+import requests.utils
+from urllib3 import PoolManager, ProxyManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
@@ -43,44 +39,14 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 from urllib3.response import HTTPResponse
-from urllib3.util import Timeout
+from urllib3.util import Timeout, make_headers, parse_url
+from urllib3.util.proxy import connection_requires_http_tunnel
 
-from services.address_policy import refusal, url_refusal
-from workers.runtime import settings_from_environment
+from workers import deadline, ssrf
 
 BODY_EXCERPT = 4096
 
-_current = threading.local()  # .state: this thread's request in flight (deadline, socket)
-
-
-def _register(sock: socket.socket | None) -> None:
-    state = getattr(_current, "state", None)
-    if state is None:
-        return
-    state["sock"] = sock
-    if state["expired"] and sock is not None:  # the deadline passed before we got here
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
-# ---------------------------------------------------------------------------------------------
-# SSRF guard
-# ---------------------------------------------------------------------------------------------
-
-_block_private: bool | None = None
-
-
-def configure(block_private_networks: bool) -> None:
-    """Set the policy (else read once from this process's config on first use)."""
-    global _block_private
-    _block_private = block_private_networks
-
-
-def block_private_networks() -> bool:
-    global _block_private
-    if _block_private is None:
-        _block_private = settings_from_environment().webhook.block_private_networks
-    return _block_private
+_guard = threading.local()  # .block_private: the policy of this thread's request in flight
 
 
 class BlockedAddress(NewConnectionError):
@@ -92,30 +58,25 @@ class BlockedAddress(NewConnectionError):
 
 
 class _GuardedConnection(HTTPConnection):
-    """Resolves its host, refuses blocked addresses, connects to a checked one."""
+    """Resolves its host, refuses blocked addresses, connects to a checked one, and hands its
+    socket to the deadline watchdog before waiting for the answer."""
 
     def _new_conn(self) -> socket.socket:
         # To an egress proxy the operator configured: that address is theirs to choose.
         proxied = getattr(self, "proxy", None) is not None
-        block_private = block_private_networks() and not proxied
+        block_private = bool(getattr(_guard, "block_private", True)) and not proxied
         host = self._dns_host
         try:
             found = socket.getaddrinfo(host.strip("[]"), self.port, 0, socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise NameResolutionError(self.host, self, exc) from exc
-        allowed: list[str] = []
-        refused: str | None = None
-        for *_, sockaddr in found:
-            literal = str(sockaddr[0])
-            why = refusal(ipaddress.ip_address(literal.split("%")[0]), block_private)
-            if why is None:
-                allowed.append(literal)
-            else:
-                refused = refused or why
+        allowed, refused = ssrf.allowed_addresses(
+            (str(sockaddr[0]) for *_, sockaddr in found), block_private
+        )
         if not allowed:
             raise BlockedAddress(self, refused or f"{host} has no address")
         last: NewConnectionError | None = None
-        for literal in dict.fromkeys(allowed):
+        for literal in allowed:
             # urllib3 connects to `_dns_host`: point it at the checked address for the connect
             # only (the Host header and TLS's server name keep the name)
             self._dns_host = literal
@@ -128,136 +89,116 @@ class _GuardedConnection(HTTPConnection):
         assert last is not None
         raise last
 
-
-def blocked_literal(url: str) -> str | None:
-    """The refusal for an address literal in `url` (checked before any proxy is involved)."""
-    why = url_refusal(url, block_private_networks())
-    return f"blocked: {why}" if why else None
-
-
-class _WatchedHTTPConnection(_GuardedConnection):
     def getresponse(self) -> Any:
-        _register(self.sock)
+        deadline.watch(self.sock)
         return super().getresponse()
 
 
-class _WatchedHTTPSConnection(_GuardedConnection, HTTPSConnection):
-    def getresponse(self) -> Any:
-        _register(self.sock)
-        return super().getresponse()
+class _GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
+    pass
 
 
-class _WatchedPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
+class _GuardedPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedConnection
 
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
 
 
-class _WatchedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        manager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
-        return manager
+_POOL_CLASSES = {"http": _GuardedPool, "https": _GuardedHTTPSPool}
 
 
-class _Watchdog:
-    """One thread per process that expires request deadlines (a timer thread per request
-    would cost more than the POST itself)."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, dict[str, Any]]] = []
-        self._cond = threading.Condition()
-        self._counter = 0
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-
-    def arm(self, seconds: float, state: dict[str, Any]) -> None:
-        with self._cond:
-            if self._thread is None or self._pid != os.getpid():  # first use, or after a fork
-                self._heap.clear()
-                self._thread = threading.Thread(
-                    target=self._run, name="webhook-deadlines", daemon=True
-                )
-                self._pid = os.getpid()
-                self._thread.start()
-            self._counter += 1
-            heapq.heappush(self._heap, (time.monotonic() + seconds, self._counter, state))
-            if self._heap[0][2] is state:
-                self._cond.notify()
-
-    def _run(self) -> None:
-        with self._cond:
-            while True:
-                now = time.monotonic()
-                while self._heap and self._heap[0][0] <= now:
-                    _, _, state = heapq.heappop(self._heap)
-                    if state.get("armed"):
-                        _expire(state)
-                timeout = self._heap[0][0] - now if self._heap else None
-                self._cond.wait(timeout)
-
-
-_watchdog = _Watchdog()
-
-
-@contextlib.contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Shut the current request's socket down if it is still running after `seconds`."""
-    state: dict[str, Any] = {"armed": True, "expired": False, "sock": None}
-    _current.state = state
-    _watchdog.arm(seconds, state)
-    try:
-        yield
-    finally:
-        state["armed"] = False
-        state["sock"] = None
-
-
-def _expire(state: dict[str, Any]) -> None:
-    state["expired"] = True
-    sock = state.get("sock")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
-def deadline_expired() -> bool:
-    state = getattr(_current, "state", None)
-    return bool(state and state["expired"])
+def _manager_options() -> dict[str, Any]:
+    # 32 receivers per thread, 4 connections to each: what the requests adapter had
+    return {
+        "num_pools": 32,
+        "maxsize": 4,
+        "cert_reqs": "CERT_REQUIRED",
+        "ca_certs": requests.utils.DEFAULT_CA_BUNDLE_PATH,
+    }
 
 
 _proxies: dict[str, str] | None = None
 
 
 def environment_proxies() -> dict[str, str]:
-    """HTTP(S)_PROXY / NO_PROXY, read once per process."""
+    """HTTP(S)_PROXY by scheme, read once per process."""
     global _proxies
     if _proxies is None:
         _proxies = {k: v for k, v in urllib.request.getproxies().items() if k in ("http", "https")}
     return _proxies
 
 
-_sessions = threading.local()
+def _proxy_for(url: str) -> str | None:
+    """The egress proxy for `url`, or None (no proxy for its scheme, or NO_PROXY covers it)."""
+    proxy = environment_proxies().get(parse_url(url).scheme or "http")
+    if proxy is None:
+        return None
+    no_proxy = urllib.request.getproxies().get("no", "")
+    return None if requests.utils.should_bypass_proxies(url, no_proxy=no_proxy) else proxy
 
 
-def session() -> requests.Session:
-    """This thread's session (sessions are not thread-safe); keep-alive to each receiver."""
-    current: requests.Session | None = getattr(_sessions, "session", None)
-    if current is None:
-        current = requests.Session()
-        current.trust_env = False
-        current.proxies.update(environment_proxies())
-        adapter = _WatchedAdapter(pool_connections=32, pool_maxsize=4, max_retries=0)
-        current.mount("http://", adapter)
-        current.mount("https://", adapter)
-        _sessions.session = current
-    return current
+def _proxy_headers(proxy: str) -> dict[str, str]:
+    """Basic auth for the proxy from the user info in its URL, as requests sends it."""
+    auth = parse_url(proxy).auth
+    if not auth:
+        return {}
+    user, _, password = auth.partition(":")
+    unquoted = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
+    return make_headers(proxy_basic_auth=unquoted)
+
+
+_managers = threading.local()  # .by_proxy: this thread's {proxy or None: manager}
+
+
+def _manager(proxy: str | None) -> PoolManager:
+    by_proxy: dict[str | None, PoolManager] | None = getattr(_managers, "by_proxy", None)
+    if by_proxy is None:
+        by_proxy = _managers.by_proxy = {}
+    manager = by_proxy.get(proxy)
+    if manager is None:
+        if proxy is None:
+            manager = PoolManager(**_manager_options())
+        else:
+            manager = ProxyManager(proxy, proxy_headers=_proxy_headers(proxy), **_manager_options())
+        manager.pool_classes_by_scheme = _POOL_CLASSES
+        by_proxy[proxy] = manager
+    return manager
+
+
+_pools = threading.local()  # .by_url: this thread's {url: (urllib3 pool, request target)}
+
+
+def _pool(url: str) -> tuple[HTTPConnectionPool, str]:
+    """This thread's pool for `url` and the request target to send: the absolute URL to an
+    HTTP proxy that forwards it, else the path. Looked up once per thread and URL."""
+    by_url: dict[str, tuple[HTTPConnectionPool, str]] | None = getattr(_pools, "by_url", None)
+    if by_url is None:
+        by_url = _pools.by_url = {}
+    found = by_url.get(url)
+    if found is None or found[0].pool is None:  # None: the manager evicted and closed it
+        proxy = _proxy_for(url)
+        manager = _manager(proxy)
+        parsed = parse_url(url)
+        forwarded = proxy is not None and not connection_requires_http_tunnel(
+            parse_url(proxy), None, parsed.scheme
+        )
+        found = by_url[url] = (
+            manager.connection_from_url(url),
+            url if forwarded else parsed.request_uri,
+        )
+    return found
+
+
+_timeouts: dict[float, Timeout] = {}
+
+
+def _timeout(seconds: float) -> Timeout:
+    found = _timeouts.get(seconds)
+    if found is None:  # urllib3 clones it for each request; the cached one is never changed
+        found = _timeouts[seconds] = Timeout(connect=min(seconds, 10.0), read=seconds)
+    return found
 
 
 @dataclass(frozen=True)
@@ -269,75 +210,20 @@ class Response:
     duration_ms: float
 
 
-_templates: dict[str, tuple[requests.PreparedRequest, dict[str, str]]] = {}
-_templates_lock = threading.Lock()
-
-
-def _template(url: str) -> tuple[requests.PreparedRequest, dict[str, str]]:
-    """The request for `url`, prepared once per process (parsing and checking a URL costs
-    ~0.2 ms, a third of a POST), and the proxies that apply to it."""
-    found = _templates.get(url)
-    if found is None:
-        prepared = requests.PreparedRequest()
-        prepared.prepare(method="POST", url=url, headers={}, data=b"")
-        no_proxy = urllib.request.getproxies().get("no", "")
-        proxies = (
-            {}
-            if requests.utils.should_bypass_proxies(url, no_proxy=no_proxy)
-            else environment_proxies()
-        )
-        found = (prepared, proxies)
-        with _templates_lock:
-            _templates[url] = found
-    return found
-
-
-_pools = threading.local()  # .by_url: this thread's {url: (urllib3 pool, request target)}
-_timeouts: dict[float, Timeout] = {}
-
-
-def _pool(url: str) -> tuple[HTTPConnectionPool, str]:
-    """The urllib3 pool this thread's session adapter keeps for `url`, with the proxy, TLS and
-    certificate settings the adapter gives it, and the request target to send (the absolute
-    URL through an HTTP proxy, else the path). Looked up once per thread and URL."""
-    by_url: dict[str, tuple[HTTPConnectionPool, str]] | None = getattr(_pools, "by_url", None)
-    if by_url is None:
-        by_url = _pools.by_url = {}
-    found = by_url.get(url)
-    if found is None or found[0].pool is None:  # None: the manager evicted and closed it
-        template, proxies = _template(url)
-        adapter = session().get_adapter(url)
-        assert isinstance(adapter, HTTPAdapter)
-        pool = adapter.get_connection_with_tls_context(template, True, proxies)
-        assert isinstance(pool, HTTPConnectionPool)
-        # what send() does before every request: CA bundle on the pool (the stub is untyped)
-        adapter.cert_verify(pool, url, True, None)  # type: ignore[no-untyped-call]
-        found = by_url[url] = (pool, adapter.request_url(template, proxies))
-    return found
-
-
-def _timeout(seconds: float) -> Timeout:
-    found = _timeouts.get(seconds)
-    if found is None:  # urllib3 clones it for each request; the cached one is never changed
-        found = _timeouts[seconds] = Timeout(connect=min(seconds, 10.0), read=seconds)
-    return found
-
-
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Response:
+def post(
+    url: str, body: bytes, headers: dict[str, str], timeout: float, *, block_private: bool
+) -> Response:
     """POST and read at most BODY_EXCERPT bytes of the answer, all within `timeout` seconds.
 
-    Sent straight through the urllib3 pool that this thread's session adapter keeps for the
-    URL (what `HTTPAdapter.send` would do, with the same pool, proxy and TLS settings, no
-    retries, no redirects): the Session's and the adapter's per-request work (merging
-    settings, cookies, hooks, re-checking certificate paths, building a Response) is nothing
-    a webhook needs, and skipping it cuts the CPU of a POST by a quarter to a third.
+    No retries, no redirects; `block_private` is `webhook.block_private_networks`.
     """
-    blocked = blocked_literal(url)
+    blocked = ssrf.blocked_literal(url, block_private)
     if blocked is not None:
         return Response(None, {}, "", blocked, 0.0)
     sent_headers = {**headers, "Content-Length": str(len(body))}
     started = time.perf_counter()
-    with deadline(timeout):
+    _guard.block_private = block_private
+    with deadline.deadline(timeout):
         try:
             pool, target = _pool(url)
             response = pool.urlopen(
@@ -354,28 +240,33 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Resp
                 chunked=False,
             )
             assert isinstance(response, HTTPResponse)
-            try:
-                raw = response.read(BODY_EXCERPT, decode_content=True) or b""
-                excerpt = raw[:BODY_EXCERPT].decode("utf-8", errors="replace")
-            except Exception as exc:  # the body is a courtesy; the status code is the answer
-                excerpt = f"(body unreadable: {type(exc).__name__})"
-            finally:
-                # Only 4 KiB was read: drop the connection rather than drain a 50 MB body.
-                if response.length_remaining or not response.isclosed():
-                    response.close()
-                response.release_conn()
+            excerpt = _excerpt(response)
             status: int | None = response.status
             error = None
             answer_headers = dict(response.headers)
-        except (HTTPError, OSError, requests.RequestException) as exc:
+        except (HTTPError, OSError) as exc:
             status, excerpt, answer_headers = None, "", {}
             error = describe_error(exc)
-        if deadline_expired():
+        if deadline.expired():
             # A cut-off answer can look complete to http.client (EOF ends the headers), so
             # anything the deadline interrupted is a failure; retrying is always safe.
             status, answer_headers = None, {}
             error = f"timeout: no complete answer within {timeout:g}s"
     return Response(status, answer_headers, excerpt, error, (time.perf_counter() - started) * 1000)
+
+
+def _excerpt(response: HTTPResponse) -> str:
+    """The first BODY_EXCERPT bytes of the answer, as text; the connection goes back to the
+    pool only when the whole body was read (never drain a 50 MB body)."""
+    try:
+        raw = response.read(BODY_EXCERPT, decode_content=True) or b""
+        return raw[:BODY_EXCERPT].decode("utf-8", errors="replace")
+    except Exception as exc:  # the body is a courtesy; the status code is the answer
+        return f"(body unreadable: {type(exc).__name__})"
+    finally:
+        if response.length_remaining or not response.isclosed():
+            response.close()
+        response.release_conn()
 
 
 def describe_error(exc: Exception) -> str:

@@ -4,17 +4,21 @@ Any number of relays may run: each claim is a short transaction that takes a per
 try-lock (so the in-flight cap is exact), skips rows another relay holds, and leases at most
 one open delivery per (endpoint, ordering key). Messages are published only after the lease
 committed; one that cannot be published gives its lease back at once. Expired leases (a
-worker died, a message was lost to a Redis flush) are reclaimed here. Wakes on NOTIFY, polls
+worker died: its heartbeat stopped, workers.heartbeat) are reclaimed here, and when the queue
+was lost (Redis restarted empty or flushed, `QueueWatch`) the leases whose messages were in it
+are given back at once. Wakes on NOTIFY, polls
 as a fallback, and sleeps until the next retry is due.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import threading
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,27 +28,26 @@ from typing import Any
 import psycopg
 from psycopg import Connection, sql
 
+from services import tracing
 from services.config import Endpoint, Settings
 from services.config_values import listen
 from services.db.queries import query
 from services.endpoints.live import LiveEndpoints
 from services.endpoints.store import CHANNEL as ENDPOINTS_CHANNEL
+from services.jobs import schedule_for
 from services.outbox import CHANNEL
+from workers import leases
 from workers.cleanup import Retention
 from workers.relay_probe import Heartbeat, serve_probe
 
 log = logging.getLogger("wg_webhooks.relay")
 
-RECLAIM_EVERY = 2.0
+RECLAIM_EVERY = 1.0  # expired leases, and whether the queue was lost (one GET)
+QUEUE_MARKER = "wg-webhooks:queue-marker"
 PROBE_VARIABLE = "WG_WEBHOOKS_RELAY_PROBE"  # host:port of the liveness probe, set by the CLI
 # Tasks in flight per endpoint: a black-holed endpoint holds at most this many worker threads
 # (each for up to its timeout), however its events trickle in; the others keep flowing.
 MAX_TASKS_PER_ENDPOINT = 4
-
-
-def claim_lease_seconds(endpoint: Endpoint, grace: float) -> float:
-    """Queue wait (the grace) + one POST round + margin: a crashed worker's work comes back soon."""
-    return grace + endpoint.timeout + 5.0
 
 
 def batch_size(endpoint: Endpoint, configured: int) -> int:
@@ -60,7 +63,7 @@ class Claim:
     ids: list[int]
 
 
-Publish = Callable[[Claim], None]
+Publisher = Callable[[Claim], None]
 
 
 def claim(
@@ -89,7 +92,7 @@ def claim(
                         "endpoints": free,
                         "caps": [endpoints[n].max_in_flight for n in free],
                         "lease_seconds": [
-                            claim_lease_seconds(endpoints[n], settings.webhook.lease_grace)
+                            leases.claim_seconds(endpoints[n], settings.webhook.lease_grace)
                             for n in free
                         ],
                         "batches": [
@@ -121,6 +124,37 @@ def release(conn: Connection[Any], token: str) -> None:
         conn.execute(query("release_leases"), {"token": token})
 
 
+def release_queued(conn: Connection[Any]) -> int:
+    with conn.transaction():
+        return len(conn.execute(query("release_queued")).fetchall())
+
+
+class QueueWatch:
+    """Notices a lost queue: every relay keeps a marker key in the broker's Redis. Restarted
+    empty or flushed, Redis loses the marker with the messages; the first relay to see it gone
+    gives back every lease no worker has started (`release_queued`), then sets a new one."""
+
+    def __init__(self, redis_url: str) -> None:
+        import redis
+
+        self._client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+
+    def lost(self) -> bool:
+        """True when the marker is gone (or never was): the queue's messages are gone too."""
+        try:
+            return self._client.get(QUEUE_MARKER) is None
+        except self._errors:
+            return False  # unreachable: publishing fails too, and gives its lease back
+
+    def mark(self) -> None:
+        with contextlib.suppress(*self._errors):
+            self._client.set(QUEUE_MARKER, uuid.uuid4().hex, nx=True)
+
+    def close(self) -> None:
+        self._client.close()
+
+
 def reclaim_expired(conn: Connection[Any]) -> int:
     with conn.transaction():
         return len(conn.execute(query("reclaim_expired")).fetchall())
@@ -136,7 +170,7 @@ def seconds_until_next_due(conn: Connection[Any], endpoints: Sequence[Endpoint])
     return max(0.0, (due - datetime.now(UTC)).total_seconds())
 
 
-def celery_publisher() -> Publish:
+def celery_publisher() -> Publisher:
     """Publish by task name through the project's Celery app (ids and token only)."""
     from workers.app import QUEUE, app
 
@@ -149,17 +183,23 @@ def celery_publisher() -> Publish:
 
 
 class Relay:
-    def __init__(self, settings: Settings, publish: Publish | None = None) -> None:
+    def __init__(self, settings: Settings, publish: Publisher | None = None) -> None:
         self.settings = settings
         self.publish = publish or celery_publisher()
         self.stopping = threading.Event()
         self.retention = Retention(settings)
         self.live = LiveEndpoints(settings)
+        # a relay given its own publisher (tests) has no queue to watch
+        watch = publish is None and bool(settings.redis_url)
+        self.queue = QueueWatch(settings.redis_url) if watch else None
         self.heartbeat = Heartbeat()  # the liveness probe reads it
+        # reconcile with wg-portal, or the expired-peers check: one replica runs each turn
+        self.periodic = schedule_for(settings)
 
     def stop(self) -> None:
         self.stopping.set()
         self.retention.stop()
+        self.periodic.stop()
 
     def run(self) -> None:
         log.info(
@@ -189,13 +229,18 @@ class Relay:
             while not self.stopping.is_set():
                 self.heartbeat.beat()
                 self.retention.maybe_run()  # at most hourly, in its own thread, one cluster-wide
+                self.periodic.maybe_run()
                 if time.monotonic() - last_reclaim >= RECLAIM_EVERY:
-                    if (count := reclaim_expired(conn)) > 0:
-                        log.warning("reclaimed %d expired leases", count)
+                    self._recover(conn)
                     last_reclaim = time.monotonic()
                 self._refresh_endpoints(conn)
+                began = tracing.now_ns()
                 claims = claim(conn, self.settings, self.live.all)
-                self._publish_all(conn, claims)
+                if claims:  # a span per round that claimed something (not per idle poll)
+                    count = sum(len(c.ids) for c in claims)
+                    with tracing.span("relay claim", {"wg_webhooks.deliveries": count},
+                                      start_ns=began):  # fmt: skip
+                        self._publish_all(conn, claims)
                 for claimed in claims:
                     log.debug(
                         "claimed %d deliveries for %s",
@@ -215,6 +260,20 @@ class Relay:
             changed = self.live.refresh(conn)
         if changed:
             log.info("endpoints now: %s", ", ".join(e.name for e in self.live.all) or "(none)")
+
+    def _recover(self, conn: Connection[Any]) -> None:
+        """Work that a dead worker or a lost queue holds: pending again, at once."""
+        if self.queue is not None and self.queue.lost():
+            count = release_queued(conn)
+            self.queue.mark()
+            log.log(
+                logging.WARNING if count else logging.INFO,
+                "no queue marker in Redis (new, restarted empty or flushed): %d queued "
+                "deliveries given back",
+                count,
+            )
+        if (count := reclaim_expired(conn)) > 0:
+            log.warning("reclaimed %d expired leases", count)
 
     def _filled_a_batch(self, claims: list[Claim]) -> bool:
         for claimed in claims:
@@ -278,4 +337,5 @@ if __name__ == "__main__":
 
     settings = settings_from_environment()
     setup_logging(settings.advanced)
+    tracing.setup("relay")
     main(settings, os.environ.get(PROBE_VARIABLE, ""))

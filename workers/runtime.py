@@ -1,4 +1,6 @@
-"""Per-process state of a worker or relay: the settings and the pool, opened once at start-up."""
+"""Per-process state of a Celery worker, for its tasks: the settings and the pool, opened on
+first use (after a fork, in the child). The relay and the worker's entry point only read the
+settings, through `settings_from_environment`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Standard Webhooks signatures over `id.timestamp.body`.
+"""Standard Webhooks signatures over `id.timestamp.body` (pure: keys in, header text out).
 
 `v1,<base64 HMAC-SHA256>` for each active `whsec_` secret (the current one and those still in
 their rotation grace), `v1a,<base64 Ed25519>` for a `whsk_` key; space-separated in one header,
@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.config import Endpoint
-from services.endpoints.rotation import active_secrets
-from services.signing_keys import private_key, secret_bytes
+from services.signing_keys import private_key
+from services.signing_keys import secret_bytes as secret_bytes
 
 
 def signed_content(msg_id: str, timestamp: int, body: bytes) -> bytes:
@@ -32,13 +32,14 @@ def sign_ed25519(key: Ed25519PrivateKey, msg_id: str, timestamp: int, body: byte
     return "v1a," + base64.b64encode(key.sign(signed_content(msg_id, timestamp, body))).decode()
 
 
-def signature_header(endpoint: Endpoint, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The `webhook-signature` value ("" when the endpoint signs with nothing)."""
-    signatures = [
-        sign(_hmac_key(s), msg_id, timestamp, body) for s in active_secrets(endpoint, timestamp)
-    ]
-    if endpoint.signing_key:
-        signatures.append(sign_ed25519(_ed25519(endpoint.signing_key), msg_id, timestamp, body))
+def signature_header(
+    secrets: Sequence[str], signing_key: str, msg_id: str, timestamp: int, body: bytes
+) -> str:
+    """The `webhook-signature` value: one `v1,` per secret, then `v1a,` for the key ("" when
+    neither is given)."""
+    signatures = [sign(_hmac_key(s), msg_id, timestamp, body) for s in secrets]
+    if signing_key:
+        signatures.append(sign_ed25519(_ed25519(signing_key), msg_id, timestamp, body))
     return " ".join(signatures)
 
 

@@ -9,22 +9,17 @@ from typing import Any
 
 import psycopg
 
-from services.config import Endpoint
 from services.db.queries import query
 from services.endpoint_health import record_outcomes
-from workers import runtime
+from workers import leases, runtime
 from workers.app import app
 from workers.delivery import Job, Sent, send_batch
+from workers.heartbeat import heartbeat
 
 log = logging.getLogger(__name__)
 
 
-def task_lease_seconds(endpoint: Endpoint, grace: float) -> float:
-    """How long a started task may hold its deliveries: one POST round plus the grace."""
-    return endpoint.timeout + min(grace, 60.0) + 5.0
-
-
-@app.task(name="webhooks.deliver", acks_late=False, ignore_result=True)
+@app.task(name="webhooks.deliver")
 def deliver(delivery_ids: list[int], lease_token: str) -> int:
     """POST the leased deliveries, record every attempt; a stale message is a no-op."""
     rt = runtime.current()
@@ -40,7 +35,9 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
     if not rows:
         log.info("stale or duplicate message for lease %s: nothing to do", lease_token)
         return 0
-    return _deliver_rows(rt, rows, run_token)
+    hold_for = leases.task_seconds(rt.settings.webhook.endpoints, rt.settings.webhook.lease_grace)
+    with heartbeat.holding(run_token, [row[0] for row in rows], hold_for):
+        return _deliver_rows(rt, rows, run_token)
 
 
 def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str) -> list[Any]:
@@ -52,15 +49,9 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
             query("start_lease"),
             {
                 "ids": ids,
-                "token": lease_token,
+                "lease_token": lease_token,
                 "run_token": run_token,
-                "lease_seconds": max(
-                    (
-                        task_lease_seconds(e, rt.settings.webhook.lease_grace)
-                        for e in rt.endpoints.all
-                    ),
-                    default=60.0,
-                ),
+                "lease_seconds": leases.STARTED_SECONDS,  # short: the heartbeat renews it
             },
         ).fetchall()
         # After the lease is ours: a change committed before it (a removal, a new URL) is seen
@@ -73,9 +64,9 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
 
 def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
     by_endpoint: dict[str, list[Job]] = {}
-    for delivery_id, webhook_id, endpoint_name, attempts, body, created_at in rows:
+    for delivery_id, webhook_id, endpoint_name, attempts, body, created_at, trace in rows:
         by_endpoint.setdefault(endpoint_name, []).append(
-            Job(delivery_id, webhook_id, attempts, body, created_at)
+            Job(delivery_id, webhook_id, attempts, body, created_at, trace)
         )
     sent: list[Sent] = []
     counts: dict[str, tuple[int, int]] = {}
@@ -89,7 +80,9 @@ def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
                 len(jobs),
             )
             continue
-        results = send_batch(endpoint, jobs)
+        results = send_batch(
+            endpoint, jobs, block_private=rt.settings.webhook.block_private_networks
+        )
         for one in results:
             _log_attempt(endpoint_name, one)
         delivered = sum(1 for s in results if s.outcome.status == "delivered")
@@ -137,7 +130,7 @@ def _log_attempt(endpoint_name: str, sent: Sent) -> None:
         answer,
         sent.outcome.status,
         extra={
-            "event_id": job.webhook_id,
+            "event_id": job.webhook_id,  # the webhook-id header: what the receiver sees
             "delivery_id": job.delivery_id,
             "endpoint": endpoint_name,
             "attempt": job.attempts + 1,
@@ -175,12 +168,12 @@ def _health_worth_writing(counts: dict[str, tuple[int, int]]) -> dict[str, tuple
 
 
 def _record(
-    rt: runtime.Runtime, sent: list[Sent], lease_token: str, counts: dict[str, tuple[int, int]]
+    rt: runtime.Runtime, sent: list[Sent], run_token: str, counts: dict[str, tuple[int, int]]
 ) -> None:
     if not sent:
         return
     params: dict[str, Any] = {
-        "token": lease_token,
+        "run_token": run_token,
         "ids": [s.job.delivery_id for s in sent],
         "outcomes": [s.outcome.status for s in sent],
         "delays": [s.outcome.delay or 0.0 for s in sent],
@@ -205,8 +198,8 @@ def _record(
         )
     if changed is not None and changed[0] != len(sent):
         log.warning(
-            "lease %s was lost before its results were recorded (%d of %d kept)",
-            lease_token,
+            "the lease of run %s was lost before its results were recorded (%d of %d kept)",
+            run_token,
             changed[0],
             len(sent),
         )

@@ -15,6 +15,7 @@ from services.api import (
     endpoints,
     errors,
     health,
+    ingest,
     interfaces,
     limits,
     metrics,
@@ -26,6 +27,7 @@ from services.api import (
 )
 from services.api.state import ApiState
 from services.config import Settings
+from services.console import routes as console
 from services.db.pool import make_pool
 from services.version import VERSION
 
@@ -67,5 +69,7 @@ def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None 
     app.include_router(endpoints.router)
     app.include_router(provisioning.router)
     app.include_router(webhooks.router)
+    app.include_router(ingest.router)
+    console.install(app)
     prometheus.install(app)
     return app

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from services.api.errors import ApiError
-from services.api.state import state_of
+from services.api.state import ApiState, state_of
 from services.db.queries import query
 
 _CHALLENGE = {"WWW-Authenticate": 'Basic realm="wg-portal"'}
@@ -43,8 +43,13 @@ def _credentials(request: Request) -> tuple[str, str]:
 
 
 def authenticate(request: Request) -> Principal:
-    state = state_of(request)
     user, token = _credentials(request)
+    return check_credentials(state_of(request), user, token)
+
+
+def check_credentials(state: ApiState, user: str, token: str) -> Principal:
+    """User identifier + API token -> who it is (ApiError 401/403 otherwise). The console's
+    sign-in form asks the same question as the API's Basic auth, so both ask it here."""
     core = state.settings.core
     if (
         core.admin_api_token

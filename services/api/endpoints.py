@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services import endpoint_health
 from services.api.auth import require_admin
 from services.api.state import state_of
-from services.api.webhooks import Endpoint
+from services.api.webhooks import EndpointHealth as Endpoint
 from services.domain.errors import Invalid
 from services.endpoints import store
 from services.endpoints.rotation import DEFAULT_GRACE, GRACE

@@ -38,7 +38,7 @@ class Interface(BaseModel):
     PeerDefNetwork: f.NetworkList = Field(default_factory=list)
     PeerDefDns: f.IPList = Field(default_factory=list)
     PeerDefDnsSearch: f.DomainList = Field(default_factory=list)
-    PeerDefEndpoint: f.Endpoint = ""
+    PeerDefEndpoint: f.Line = ""  # validated with ListenPort below
     PeerDefAllowedIPs: f.CidrList = Field(default_factory=list)
     PeerDefMtu: f.Mtu = 0
     PeerDefPersistentKeepalive: f.Keepalive = 0
@@ -66,6 +66,11 @@ class Interface(BaseModel):
         if info.data.get("Mode") == "server" and not value:
             raise ValueError("is required for a server interface (1 to 65535)")
         return value
+
+    @field_validator("PeerDefEndpoint")
+    @classmethod
+    def _peer_def_endpoint(cls, value: str, info: ValidationInfo) -> str:
+        return validation.endpoint_with_default_port(value, info.data.get("ListenPort") or 0)
 
     def fields(self) -> InterfaceFields:
         return InterfaceFields(

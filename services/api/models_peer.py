@@ -36,7 +36,7 @@ class StringOption(_Option):
 
 
 class EndpointOption(_Option):
-    Value: f.Endpoint = ""
+    Value: f.WireGuardEndpoint = ""
 
 
 class KeyOption(_Option):
@@ -143,7 +143,7 @@ class Peer(BaseModel):
             raise Invalid("Identifier: must be the peer id of the path or the new PublicKey")
         values: dict[str, Any] = {}
         for option in OPTIONS:
-            model: _Option = getattr(self, _API_NAMES[option])
+            model: _Option = getattr(self, OPTION_KEYS[option])
             value = getattr(model, "Value")  # noqa: B009  (every option has one)
             values[option] = tuple(value) if isinstance(value, list) else value
             values[f"{option}_overridable"] = model.Overridable
@@ -167,7 +167,8 @@ class Peer(BaseModel):
 
 
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]+")
-_API_NAMES = {
+# The model key of each ConfigOption column (also what reconcile reads from wg-portal).
+OPTION_KEYS = {
     "endpoint": "Endpoint",
     "endpoint_public_key": "EndpointPublicKey",
     "allowed_ips": "AllowedIPs",

@@ -42,6 +42,8 @@ from prometheus_client.core import (
 )
 from psycopg import Connection
 
+from services.api.ingest import IngestCollector
+from services.api.prometheus_jobs import JobsCollector
 from services.api.request_timing import RequestTiming, request_histogram
 from services.api.state import ApiState
 from services.db.queries import query
@@ -250,6 +252,8 @@ def install(app: FastAPI) -> None:
     each request took by route."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DeliveryCollector(lambda: app.state.wg))
+    registry.register(JobsCollector(lambda: app.state.wg))
+    registry.register(IngestCollector(lambda: app.state.wg))
     Info("wg_webhooks_build", "The running build", registry=registry).info({"version": VERSION})
     ProcessCollector(registry=registry)
     app.add_middleware(RequestTiming, histogram=request_histogram(registry))

@@ -78,7 +78,7 @@ class RecoverOut(BaseModel):
     Status: Status
 
 
-class Endpoint(BaseModel):
+class EndpointHealth(BaseModel):
     Name: str
     Url: str | None = Field(description="without user info or query (they may hold secrets)")
     Configured: bool
@@ -174,7 +174,7 @@ def recover(body: RecoverIn, request: Request) -> dict[str, Any]:
     return {"Count": count, "Since": body.Since, "Endpoint": body.Endpoint, "Status": body.Status}
 
 
-@router.get("/endpoints", response_model=list[Endpoint])
+@router.get("/endpoints", response_model=list[EndpointHealth])
 def list_endpoints(request: Request) -> list[dict[str, Any]]:
     """Every endpoint with its health (failing streak, disabled) and backlog."""
     state = state_of(request)
@@ -182,7 +182,7 @@ def list_endpoints(request: Request) -> list[dict[str, Any]]:
         return [s.to_json() for s in endpoint_health.list_endpoints(conn, state.settings)]
 
 
-@router.post("/endpoints/{name}/enable", response_model=Endpoint)
+@router.post("/endpoints/{name}/enable", response_model=EndpointHealth)
 def enable_endpoint(name: str, request: Request) -> dict[str, Any]:
     """Enable a disabled endpoint again; its waiting deliveries resume at once."""
     state = state_of(request)

@@ -6,6 +6,7 @@ import argparse
 
 import uvicorn
 
+from services import tracing
 from services.api.app import create_app
 from services.cli import context
 
@@ -16,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings, stack = context.with_servers(context.load(args.config, resolve_hosts=True))
+    tracing.setup("api")
     try:
         uvicorn.run(
             create_app(settings),

@@ -16,8 +16,9 @@ from types import FrameType
 
 from psycopg_pool import PoolTimeout
 
+from services import tracing
 from services.cli import context
-from services.collector.loop import Collector, Outcome, command_timeout
+from services.collector.loop import Collector, CycleResult, command_timeout
 from services.collector.source import DumpFile, DumpSource, WgCommand
 from services.db.pool import make_pool
 
@@ -36,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = context.load(args.config)
+    tracing.setup("collector")
     if not settings.statistics.collect_peer_data:
         log.warning("statistics.collect_peer_data is false: the collector has nothing to do")
         return 0
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         collector = Collector(settings, pool, source)
         if args.once:
-            return 0 if collector.cycle() is Outcome.RECORDED else 1
+            return 0 if collector.cycle() is CycleResult.RECORDED else 1
         collector.run(stop)
         return 0
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from services.config import Advanced
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_TEXT_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ([A-Z]+) ")
 CONTEXT = ("event_id", "delivery_id", "endpoint", "attempt")
 # Loggers that bring their own handlers; theirs are dropped so that ours formats everything.
 _OWN_HANDLERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "tornado.access", "celery")
@@ -37,6 +39,13 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
+
+
+def record_level(line: str) -> int | None:
+    """The level of a line written in TEXT_FORMAT, None for any other line."""
+    match = _TEXT_RECORD.match(line)
+    level = logging.getLevelName(match.group(1)) if match else None
+    return level if isinstance(level, int) else None
 
 
 def json_line(msg: str, level: str = "INFO", **fields: Any) -> str:

@@ -12,18 +12,22 @@ from services.version import VERSION
 
 # command -> (module under services.cli, help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "up": ("up", "the whole stack in one terminal (embedded Postgres/Redis when unset)"),
+    "up": ("up_cmd", "the whole stack in one terminal (embedded Postgres/Redis when unset)"),
     "migrate": ("migrate_cmd", "apply pending schema migrations"),
     "api": ("api_cmd", "the HTTP API (REST v1, operations, /healthz, /metrics)"),
     "relay": ("relay_cmd", "the outbox relay (any number may run)"),
     "worker": ("worker_cmd", "a Celery worker (extra args pass through to Celery)"),
     "collector": ("collector_cmd", "the peer status collector"),
     "flower": ("flower_cmd", "Celery Flower with authentication from config"),
-    "sink": ("sink", "a local receiver that prints every webhook it gets"),
-    "deliveries": ("deliveries", "inspect deliveries and their attempts"),
-    "redeliver": ("redeliver", "put deliveries back to pending, due now"),
-    "recover": ("recover", "bulk re-drive deliveries in a time window"),
-    "endpoints": ("endpoints", "list, add, update, remove endpoints; rotate a secret; enable one"),
+    "sink": ("sink_cmd", "a local receiver that prints every webhook it gets"),
+    "deliveries": ("deliveries_cmd", "inspect deliveries and their attempts"),
+    "redeliver": ("redeliver_cmd", "put deliveries back to pending, due now"),
+    "recover": ("recover_cmd", "bulk re-drive deliveries in a time window"),
+    "reconcile": ("reconcile_cmd", "compare with a running wg-portal and apply each difference"),
+    "endpoints": (
+        "endpoints_cmd",
+        "list, add, update, remove endpoints; rotate a secret; enable one",
+    ),
 }
 
 

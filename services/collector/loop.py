@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from services import tracing
 from services.collector.dump import DumpError, parse_dump
 from services.collector.source import DumpSource, DumpUnavailable, ToolMissing
 from services.collector.status import Observed, record_observation
@@ -42,7 +43,7 @@ def command_timeout(settings: Settings) -> float:
     return max(MIN_COMMAND_TIMEOUT, settings.statistics.data_collection_interval)
 
 
-class Outcome(Enum):
+class CycleResult(Enum):
     RECORDED = "recorded"
     NO_DUMP = "no dump"  # unreadable, failing or missing command, or a broken line
     DATABASE = "database error"
@@ -65,18 +66,26 @@ class Collector:
         self._warned_missing = False
         self.last: Observed | None = None
 
-    def cycle(self) -> Outcome:
-        """Read, parse and record once; never raises for a bad dump or a database outage."""
+    def cycle(self) -> CycleResult:
+        """Read, parse and record once; never raises for a bad dump or a database outage. A
+        span when tracing: the connect/disconnect events it records are its children."""
+        with tracing.span("collector round") as span:
+            result = self._cycle()
+            if span is not None:
+                span.set_attribute("wg_webhooks.outcome", result.name.lower())
+        return result
+
+    def _cycle(self) -> CycleResult:
         try:
             text = self.source.read()
         except ToolMissing as exc:
             if not self._warned_missing:
                 log.warning("%s (checked again every interval, without more warnings)", exc)
                 self._warned_missing = True
-            return Outcome.NO_DUMP
+            return CycleResult.NO_DUMP
         except DumpUnavailable as exc:
             log.error("no peer status this cycle: %s", exc)
-            return Outcome.NO_DUMP
+            return CycleResult.NO_DUMP
         if self._warned_missing:
             log.info("%s works now: collecting peer status", self.source.describe())
             self._warned_missing = False
@@ -86,13 +95,13 @@ class Collector:
             dump = parse_dump(text)
         except DumpError as exc:
             log.error("no peer status this cycle: %s of %s", exc, self.source.describe())
-            return Outcome.NO_DUMP
+            return CycleResult.NO_DUMP
         try:
             with self.pool.connection() as conn:  # commits on success, rolls back on error
                 observed = record_observation(conn, self.settings, dump, now)
         except (psycopg.Error, PoolTimeout) as exc:
             log.error("no peer status this cycle: database: %s", _one_line(exc))
-            return Outcome.DATABASE
+            return CycleResult.DATABASE
         self.last = observed
         for event in observed.published:
             log.info(
@@ -103,7 +112,7 @@ class Collector:
                 event.event_id,
             )
         log.debug("recorded the status of %d peer(s)", observed.recorded)
-        return Outcome.RECORDED
+        return CycleResult.RECORDED
 
     def run(self, stop: threading.Event) -> None:
         """Cycle every interval until `stop` is set; a cycle in progress is always finished."""

@@ -82,13 +82,13 @@ def record_observation(
     rows: list[dict[str, Any]] = []
     flips: list[tuple[Publish, dict[str, Any]]] = []
     for key in keys:
-        row, publish = _next_status(stored[key], seen[key], settings, now)
+        row, flip = _next_status(stored[key], seen[key], settings, now)
         rows.append(row)
-        if publish is not None:
-            flips.append((publish, row))
+        if flip is not None:
+            flips.append((flip, row))
     with conn.cursor() as cur:
         cur.executemany(query("update_status_row"), rows)
-    published = _publish(conn, settings, flips)
+    published = publish(conn, settings, flips)
     return Observed(len(rows), published)
 
 
@@ -162,9 +162,14 @@ def _next_status(
     return row, decision.publish
 
 
-def _publish(
+def publish(
     conn: Connection[Any], settings: Settings, flips: list[tuple[Publish, dict[str, Any]]]
 ) -> tuple[Published, ...]:
+    """Record each flip as a connect/disconnect event in `webhook.peer_state_format`.
+
+    Each row is a `peer_status` row just written; in the `peer_metric` format its peer must
+    exist in `peers` (the payload carries the peer model).
+    """
     if not flips:
         return ()
     state_format = settings.webhook.peer_state_format

@@ -82,3 +82,10 @@ SELECT * FROM peers WHERE user_identifier = %(identifier)s ORDER BY identifier F
 -- name: peer_addresses_of_interface
 -- The addresses the peers of an interface hold, to choose a new peer's.
 SELECT addresses FROM peers WHERE interface_identifier = %(identifier)s;
+
+-- name: lock_expired_peers
+-- Enabled peers whose expiry has passed, locked; one that another transaction holds is skipped.
+SELECT * FROM peers
+WHERE disabled IS NULL AND expires_at < %(now)s
+ORDER BY identifier
+FOR UPDATE SKIP LOCKED;

@@ -58,7 +58,7 @@ def migrate(dsn: str) -> list[Migration]:
     with psycopg.connect(in_schema(dsn, schema), autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            _ensure_schema(conn, schema)
             _adopt_public_bookkeeping(conn, schema)
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -80,6 +80,14 @@ def migrate(dsn: str) -> list[Migration]:
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return applied_now
+
+
+def _ensure_schema(conn: psycopg.Connection[Any], schema: str) -> None:
+    """Create the schema unless it exists: a role without CREATE on a shared database can use
+    one its administrator made for it (CREATE SCHEMA IF NOT EXISTS would still need the right)."""
+    found = conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (schema,)).fetchone()
+    if not (found and found[0]):
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
 
 
 # The shape of the bookkeeping table every release before migration 004 made in `public`.

@@ -2,7 +2,8 @@
 -- Loaded with queries.sql by services/db/queries.py; names are unique across both files.
 
 -- name: list_deliveries
--- Deliveries newest first; a filter applies only when given; `since` = last state change within.
+-- Deliveries newest first; a filter applies only when given; `since` = last state change within;
+-- `before` = only ids below it (keyset paging: page 1,000 costs what page 1 does, no OFFSET).
 SELECT d.id, d.event_id, e.webhook_id, d.endpoint, e.event, e.entity, e.identifier, d.status,
        d.attempts, d.next_attempt_at, d.last_status_code, d.last_error, d.created_at,
        d.delivered_at, d.updated_at
@@ -10,10 +11,12 @@ FROM webhook_deliveries d
 JOIN webhook_events e ON e.id = d.event_id
 WHERE (%(status)s::text IS NULL OR d.status = %(status)s::text)
   AND (%(endpoint)s::text IS NULL OR d.endpoint = %(endpoint)s::text)
+  AND (%(event)s::text IS NULL OR e.event = %(event)s::text)
   AND (%(entity)s::text IS NULL OR e.entity = %(entity)s::text)
   AND (%(identifier)s::text IS NULL OR e.identifier = %(identifier)s::text)
   AND (%(since)s::float8 IS NULL
        OR d.updated_at >= clock_timestamp() - make_interval(secs => %(since)s::float8))
+  AND (%(before)s::bigint IS NULL OR d.id < %(before)s::bigint)
 ORDER BY d.id DESC
 LIMIT %(limit)s;
 

@@ -4,8 +4,8 @@
 WITH key_lock AS (
     SELECT pg_advisory_xact_lock(hashtextextended(%(ordering_key)s, 0))
 ), new_event AS (
-    INSERT INTO webhook_events (event, entity, identifier, body)
-    SELECT %(event)s, %(entity)s, %(identifier)s, %(body)s FROM key_lock
+    INSERT INTO webhook_events (event, entity, identifier, body, trace_context)
+    SELECT %(event)s, %(entity)s, %(identifier)s, %(body)s, %(trace_context)s FROM key_lock
     RETURNING id
 ), targets AS (
     SELECT unnest(%(endpoints)s::text[]) AS target
@@ -74,6 +74,7 @@ UPDATE webhook_deliveries AS d
 SET status = 'leased',
     lease_token = picked.token,
     lease_expires_at = clock_timestamp() + make_interval(secs => picked.lease_seconds),
+    lease_started = false,
     updated_at = clock_timestamp()
 FROM picked
 WHERE d.id = picked.id
@@ -91,8 +92,19 @@ WHERE lease_token = %(token)s AND status = 'leased';
 -- name: release_rows
 -- A worker gives back rows it will not send (their endpoint was removed): pending, unsent.
 UPDATE webhook_deliveries
-SET status = 'pending', lease_token = NULL, lease_expires_at = NULL, updated_at = clock_timestamp()
+SET status = 'pending', lease_token = NULL, lease_expires_at = NULL, lease_started = false,
+    updated_at = clock_timestamp()
 WHERE id = ANY(%(ids)s::bigint[]) AND lease_token = %(token)s AND status = 'leased';
+
+-- name: release_queued
+-- The queue was lost (Redis restarted empty or flushed): leases no worker has started had their
+-- message in it; pending again, due now. A started lease stays with its (heartbeating) task.
+UPDATE webhook_deliveries
+SET status = 'pending', lease_token = NULL, lease_expires_at = NULL,
+    last_error = 'lease given back: its message was lost with the queue',
+    updated_at = clock_timestamp()
+WHERE status = 'leased' AND NOT lease_started
+RETURNING id;
 
 -- name: reclaim_expired
 -- Leases whose worker died or whose message was lost: pending again, due now.
@@ -120,18 +132,27 @@ CROSS JOIN LATERAL (
 
 -- name: start_lease
 -- A worker starts a task: take the lease over under a token of its own (so a duplicate of the
--- same message finds nothing), re-arm it from now, and read what to send. Stale = no rows.
+-- same message finds nothing), re-arm it from now (the heartbeat renews it while the task
+-- works), and read what to send. Stale = no rows.
 WITH started AS (
     UPDATE webhook_deliveries
     SET lease_token = %(run_token)s,
         lease_expires_at = clock_timestamp() + make_interval(secs => %(lease_seconds)s),
+        lease_started = true,
         updated_at = clock_timestamp()
-    WHERE id = ANY(%(ids)s::bigint[]) AND lease_token = %(token)s AND status = 'leased'
+    WHERE id = ANY(%(ids)s::bigint[]) AND lease_token = %(lease_token)s AND status = 'leased'
     RETURNING id, event_id, endpoint, attempts
 )
-SELECT s.id, e.webhook_id, s.endpoint, s.attempts, e.body, e.created_at
+SELECT s.id, e.webhook_id, s.endpoint, s.attempts, e.body, e.created_at, e.trace_context
 FROM started s JOIN webhook_events e ON e.id = s.event_id
 ORDER BY s.id;
+
+-- name: renew_leases
+-- A worker's heartbeat: the leases of its working tasks run on from now (rows still theirs).
+UPDATE webhook_deliveries
+SET lease_expires_at = clock_timestamp() + make_interval(secs => %(lease_seconds)s)
+WHERE id = ANY(%(ids)s::bigint[]) AND lease_token = ANY(%(tokens)s::uuid[])
+  AND status = 'leased';
 
 -- name: record_results
 -- Record a task's attempts in one statement; only rows still under this lease change state.
@@ -156,7 +177,7 @@ WITH r AS (
                             ELSE d.delivered_at END,
         updated_at = clock_timestamp()
     FROM r
-    WHERE d.id = r.id AND d.lease_token = %(token)s AND d.status = 'leased'
+    WHERE d.id = r.id AND d.lease_token = %(run_token)s AND d.status = 'leased'
     RETURNING d.id, d.endpoint
 ), logged AS (
     INSERT INTO webhook_attempts

@@ -46,9 +46,13 @@ CREATE TABLE webhook_events (
     body        text NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
     -- the webhook-id header; events older than migration 005 keep their number ('1', '2', ...)
-    webhook_id  text NOT NULL DEFAULT new_webhook_id()
+    webhook_id  text NOT NULL DEFAULT new_webhook_id(),
+    -- the W3C traceparent of the change's span (migration 011); NULL when not traced
+    trace_context text
 );
 CREATE INDEX webhook_events_created_at ON webhook_events (created_at);
+-- the console filters deliveries by identifier (a seq scan of every event without it)
+CREATE INDEX webhook_events_identifier ON webhook_events (identifier);
 
 -- One row per (event, endpoint): the delivery state machine. Postgres owns every state change.
 CREATE TABLE webhook_deliveries (
@@ -62,6 +66,8 @@ CREATE TABLE webhook_deliveries (
     next_attempt_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
     lease_token       uuid,
     lease_expires_at  timestamptz,
+    -- a worker took the lease over (heartbeat-renewed); false: its message waits in Redis
+    lease_started     boolean NOT NULL DEFAULT false,
     last_status_code  integer,
     last_error        text,
     created_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -106,6 +112,8 @@ CREATE TABLE webhook_attempts (
     outcome       text NOT NULL CHECK (outcome IN ('delivered', 'retry', 'dead'))
 );
 CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, id);
+-- appended in time order: a BRIN index finds a time window (the console's chart) for almost free
+CREATE INDEX webhook_attempts_attempted_at ON webhook_attempts USING brin (attempted_at);
 
 -- Health of each configured endpoint (the URL and secrets live in the config, never here).
 CREATE TABLE webhook_endpoints (
@@ -191,9 +199,9 @@ CREATE TABLE interfaces (
 
 CREATE TABLE peers (
     identifier                     text PRIMARY KEY,         -- the peer's public key
-    -- RESTRICT, never CASCADE: deleting an interface deletes its peers one by one, each with its
-    -- own webhook event; a cascade would delete them silently.
-    interface_identifier           text NOT NULL REFERENCES interfaces (identifier) ON DELETE RESTRICT,
+    -- No foreign key (migration 007): beside wg-portal a peer can arrive before its interface.
+    -- Deleting an interface deletes its peers one by one, each with its own webhook event.
+    interface_identifier           text NOT NULL,
     user_identifier                text NOT NULL DEFAULT '',  -- '' = no owner
     display_name                   text NOT NULL DEFAULT '',
     disabled                       timestamptz,
@@ -263,3 +271,42 @@ CREATE TABLE peer_status (
     CHECK (disconnected_since IS NULL OR is_connected)
 );
 CREATE INDEX peer_status_interface ON peer_status (interface_identifier);
+
+-- The periodic jobs one replica runs for the whole cluster (reconcile with wg-portal, the
+-- expired-peers check): when each last ran and how it went, for the schedule and for /metrics.
+CREATE TABLE periodic_jobs (
+    job               text PRIMARY KEY,
+    last_started_at   timestamptz,
+    last_finished_at  timestamptz,
+    last_success_at   timestamptz,
+    last_duration_seconds double precision NOT NULL DEFAULT 0,
+    last_error        text NOT NULL DEFAULT '',
+    runs_ok           bigint NOT NULL DEFAULT 0,
+    runs_failed       bigint NOT NULL DEFAULT 0
+);
+
+-- Differences reconcile found (and applied) per entity since the install: non-zero means
+-- ingest missed something.
+CREATE TABLE reconcile_differences (
+    entity  text PRIMARY KEY CHECK (entity IN ('user', 'interface', 'peer')),
+    found   bigint NOT NULL DEFAULT 0
+);
+
+-- How many envelopes POST /ingest/wg-portal could not read as a known wg-portal model and
+-- delivered verbatim (wg_webhooks_ingest_unrecognised_total; a counter never goes down).
+CREATE TABLE ingest_unrecognised (
+    entity  text NOT NULL,
+    event   text NOT NULL,
+    count   bigint NOT NULL DEFAULT 0 CHECK (count >= 0),
+    PRIMARY KEY (entity, event)
+);
+
+-- The web console's sessions: only a SHA-256 of the cookie's token is kept.
+CREATE TABLE console_sessions (
+    token_hash  text PRIMARY KEY,
+    identifier  text NOT NULL,
+    csrf_token  text NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    expires_at  timestamptz NOT NULL
+);
+CREATE INDEX console_sessions_expires_at ON console_sessions (expires_at);

@@ -88,7 +88,7 @@ def _check(fields: InterfaceFields) -> None:
         raise Invalid("PublicKey: does not belong to PrivateKey")
 
 
-def _record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
+def record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
     outbox.record(
         conn,
         settings.webhook.endpoints,
@@ -121,7 +121,7 @@ def create(
     row = tables.insert(conn, TABLE, values)
     if row is None:
         raise Conflict(f"interface {fields.identifier} already exists")
-    _record(conn, settings, "create", row)
+    record(conn, settings, "create", row)
     return row
 
 
@@ -143,7 +143,7 @@ def update(
         return existing
     values.update(updated_by=actor, updated_at=now)
     row = tables.update(conn, TABLE, identifier, values)
-    _record(conn, settings, "update", row)
+    record(conn, settings, "update", row)
     return row
 
 
@@ -155,7 +155,7 @@ def delete(conn: Connection[Any], settings: Settings, identifier: str) -> None:
     for peer in peers.for_interface(conn, identifier, lock=True):
         peers.remove(conn, settings, peer)
     tables.delete(conn, TABLE, identifier)
-    _record(
+    record(
         conn,
         settings,
         "delete",

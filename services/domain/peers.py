@@ -27,6 +27,8 @@ from services.payloads.peer import peer_payload
 TABLE = "peers"
 USER_DELETED = "user deleted"
 USER_DISABLED = "user disabled"
+EXPIRED = "expired"
+SYSTEM_ACTOR = "_WG_SYS_ADMIN_"  # wg-portal's actor for what it does by itself
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def _check(conn: Connection[Any], settings: Settings, fields: PeerFields) -> Non
         raise Invalid(f"UserIdentifier: user {owner} does not exist")
 
 
-def _record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
+def record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
     outbox.record(
         conn,
         settings.webhook.endpoints,
@@ -167,7 +169,7 @@ def create(
     row = tables.insert(conn, TABLE, values)
     if row is None:
         raise Conflict(f"peer {fields.identifier} already exists")
-    _record(conn, settings, "create", row)
+    record(conn, settings, "create", row)
     return row
 
 
@@ -194,8 +196,8 @@ def update(
     if rekeyed:
         # The status belongs to the old key's WireGuard peer, which no longer exists.
         conn.execute(query("delete_peer_status"), {"identifier": identifier})
-        _record(conn, settings, "delete", existing)
-    _record(conn, settings, "update", row)
+        record(conn, settings, "delete", existing)
+    record(conn, settings, "update", row)
     return row
 
 
@@ -210,14 +212,14 @@ def remove(conn: Connection[Any], settings: Settings, row: dict[str, Any]) -> No
     """Delete a peer the caller has locked, with its status, and record `delete`."""
     tables.delete(conn, TABLE, row["identifier"])
     conn.execute(query("delete_peer_status"), {"identifier": row["identifier"]})
-    _record(conn, settings, "delete", row)
+    record(conn, settings, "delete", row)
 
 
 def _set(
     conn: Connection[Any], settings: Settings, row: dict[str, Any], actor: str, **values: Any
 ) -> None:
     values.update(updated_by=actor, updated_at=datetime.now(UTC))
-    _record(conn, settings, "update", tables.update(conn, TABLE, row["identifier"], values))
+    record(conn, settings, "update", tables.update(conn, TABLE, row["identifier"], values))
 
 
 def release_user(conn: Connection[Any], settings: Settings, user: str, actor: str) -> None:
@@ -257,6 +259,17 @@ def enable_for_user(conn: Connection[Any], settings: Settings, user: str, actor:
     for row in for_user(conn, user, lock=True):
         if row["disabled"] is not None and row["disabled_reason"] == USER_DISABLED:
             _set(conn, settings, row, actor, disabled=None, disabled_reason="")
+
+
+def disable_expired(conn: Connection[Any], settings: Settings, now: datetime) -> list[str]:
+    """wg-portal's expiry check: disable every enabled peer whose `ExpiresAt` has passed, with
+    reason "expired" and one `update` each. A peer another transaction holds is skipped: the
+    next check finds it. Returns the identifiers disabled."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(query("lock_expired_peers"), {"now": now}).fetchall()
+    for row in rows:
+        _set(conn, settings, row, SYSTEM_ACTOR, disabled=now, disabled_reason=EXPIRED)
+    return [row["identifier"] for row in rows]
 
 
 def prepare(

@@ -87,11 +87,11 @@ def create(
         ).fetchone()
     if row is None:
         raise Conflict(f"user {fields.identifier} already exists")
-    _record(conn, settings, "create", row)
+    record(conn, settings, "create", row)
     return row
 
 
-def _record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
+def record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
     outbox.record(
         conn, settings.webhook.endpoints, event, "user", row["identifier"], user_payload(row)
     )
@@ -136,7 +136,7 @@ def update(
         return existing
     values.update(updated_by=actor, updated_at=now)
     row = tables.update(conn, "users", identifier, values)
-    _record(conn, settings, "update", row)
+    record(conn, settings, "update", row)
     if row["disabled"] is not None and existing["disabled"] is None:
         peers.disable_for_user(conn, settings, identifier, row["disabled"], actor)
     elif row["disabled"] is None and existing["disabled"] is not None:
@@ -150,5 +150,5 @@ def delete(conn: Connection[Any], settings: Settings, identifier: str, actor: st
     if existing is None:
         raise NotFound(f"user {identifier} not found")
     tables.delete(conn, "users", identifier)
-    _record(conn, settings, "delete", existing)
+    record(conn, settings, "delete", existing)
     peers.release_user(conn, settings, identifier, actor)

@@ -105,6 +105,24 @@ def endpoint(value: str) -> str:
     return value
 
 
+def endpoint_with_default_port(value: str, port: int) -> str:
+    """An endpoint; a host without a port gets `port`, as wg-portal normalises PeerDefEndpoint.
+
+    wg-portal (internal/domain/interface.go, Validate) appends the interface's ListenPort to a
+    PeerDefEndpoint without one. A bare IPv6 address gets brackets here (wg-portal refuses it).
+    """
+    try:
+        return endpoint(value)
+    except ValueError as error:
+        if not port:
+            raise error from None
+        host = f"[{value}]" if ":" in value and not value.startswith("[") else value
+        try:
+            return endpoint(f"{host}:{port}")
+        except ValueError:
+            raise error from None
+
+
 def interface_name(value: str) -> str:
     """A Linux network device name: 1-15 of letters, digits and _=+.-; not '.' or '..'."""
     if not _INTERFACE_NAME.match(value) or value in (".", ".."):

@@ -105,7 +105,8 @@ BAD_FIELDS: list[tuple[str, dict[str, Any]]] = [
     ("Dns", {"Dns": ["one.one.one.one"]}),
     ("DnsSearch", {"DnsSearch": ["-bad-.lan"]}),
     ("PeerDefNetwork", {"PeerDefNetwork": ["10.11.12.0/40"]}),
-    ("PeerDefEndpoint", {"PeerDefEndpoint": "vpn.example.com"}),
+    ("PeerDefEndpoint", {"PeerDefEndpoint": "vpn.example.com:port"}),
+    ("PeerDefEndpoint", {"PeerDefEndpoint": "vpn.example.com", "Mode": "any", "ListenPort": 0}),
     ("PeerDefPersistentKeepalive", {"PeerDefPersistentKeepalive": 70000}),
     ("FirewallMark", {"FirewallMark": -1}),
     ("Mode", {"Mode": "hub"}),
@@ -151,3 +152,20 @@ def test_body_that_is_not_json_is_400(api: Api) -> None:
     )
     assert answer.status_code == 400
     assert answer.json()["Code"] == 400
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("vpn.example.com", "vpn.example.com:51999"),
+        ("192.0.2.7", "192.0.2.7:51999"),
+        ("fd00::7", "[fd00::7]:51999"),
+        ("[fd00::7]", "[fd00::7]:51999"),
+        ("vpn.example.com:4500", "vpn.example.com:4500"),
+    ],
+)
+def test_peer_def_endpoint_without_port_gets_the_listen_port_as_in_wg_portal(
+    api: Api, sent: str, stored: str
+) -> None:
+    api.ok("POST", "/interface/new", interface_body(ListenPort=51999, PeerDefEndpoint=sent))
+    assert api.ok("GET", "/interface/by-id/wg0")["PeerDefEndpoint"] == stored

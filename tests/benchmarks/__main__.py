@@ -26,7 +26,17 @@ BUDGET_SECONDS = 600.0
 
 def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
     """(figure numbers, seconds a full run of them takes here at most, the function)."""
-    from tests.benchmarks import fig_api, fig_backlog, fig_latency, fig_slow, fig_throughput
+    from tests.benchmarks import (
+        fig_api,
+        fig_backlog,
+        fig_console,
+        fig_ingest,
+        fig_latency,
+        fig_reconcile,
+        fig_recovery,
+        fig_slow,
+        fig_throughput,
+    )
 
     return [
         ((1,), 30, fig_throughput.figure_1),
@@ -38,6 +48,10 @@ def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
         ((5, 6), 75, fig_api.figures_5_and_6),
         ((7,), 120, fig_backlog.figure_7),
         ((11,), 45, fig_slow.figure_11),
+        ((12,), 90, fig_console.figure_12),
+        ((13,), 45, fig_ingest.figure_13),
+        ((14,), 180, fig_reconcile.figure_14),
+        ((15,), 60, fig_recovery.figure_15),
     ]
 
 

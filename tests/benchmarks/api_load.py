@@ -62,11 +62,18 @@ class LoadResult:
         return len(self.latencies) / self.seconds if self.seconds else float("nan")
 
 
-async def _request(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, path: str, body: bytes
+async def request(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    host: str,
+    path: str,
+    body: bytes,
+    authorization: str = "",
 ) -> int:
+    """One POST on a kept-alive connection; its status (the answer's body is read and dropped)."""
     writer.write(
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {_auth()}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: {authorization or 'Basic ' + _auth()}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
@@ -94,7 +101,7 @@ async def _client(
             started = time.perf_counter()
             try:
                 status = await asyncio.wait_for(
-                    _request(reader, writer, parts.netloc, path, body), timeout=30
+                    request(reader, writer, parts.netloc, path, body), timeout=30
                 )
             except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
                 result.errors += 1

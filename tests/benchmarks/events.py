@@ -72,6 +72,7 @@ def record_many(
                         "body": envelope("update", "peer", identifier, peer_payload(i)),
                         "ordering_key": ordering_key("peer", identifier),
                         "endpoints": [e.name for e in targets(i) if e.wants("update", "peer")],
+                        "trace_context": None,
                     }
                 )
             with conn.cursor() as cur:

@@ -18,7 +18,7 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from services.collector.dump import parse_dump
-from services.collector.loop import PING_CHECKS_IGNORED, Collector, Outcome
+from services.collector.loop import PING_CHECKS_IGNORED, Collector, CycleResult
 from services.collector.source import DumpFile, WgCommand
 from services.collector.status import record_observation
 from services.config import ConfigError, Statistics
@@ -66,7 +66,7 @@ def test_wg_command_output_is_recorded(
     path.write_text(dump_text(Seen(alice, NOW - timedelta(seconds=5), rx=10, tx=20)))
     source = WgCommand(f"cat {shlex.quote(str(path))}", timeout=10)
     collector = Collector(settings_for(), pool, source, clock=lambda: NOW)
-    assert collector.cycle() is Outcome.RECORDED
+    assert collector.cycle() is CycleResult.RECORDED
     assert [e["event"] for e in events(db)] == ["connect"]
 
 
@@ -76,7 +76,7 @@ def test_missing_wg_binary_warns_once_not_every_interval(
     source = WgCommand("wg-webhooks-test-no-such-wg show all dump", timeout=10)
     collector = Collector(settings_for(), pool, source)
     outcomes = [collector.cycle() for _ in range(3)]
-    assert outcomes == [Outcome.NO_DUMP] * 3
+    assert outcomes == [CycleResult.NO_DUMP] * 3
     [warning] = warnings_and_errors(caplog)
     assert warning.levelno == logging.WARNING
     assert "wg-webhooks-test-no-such-wg is not installed" in warning.getMessage()
@@ -90,7 +90,7 @@ def test_failing_wg_logs_one_error_line_per_cycle_with_its_message(
         " sys.exit(1)"
     )
     collector = Collector(settings_for(), pool, WgCommand(fail, timeout=10))
-    assert [collector.cycle(), collector.cycle()] == [Outcome.NO_DUMP] * 2
+    assert [collector.cycle(), collector.cycle()] == [CycleResult.NO_DUMP] * 2
     lines = warnings_and_errors(caplog)
     assert [r.levelno for r in lines] == [logging.ERROR] * 2
     assert "exited with 1: Unable to access interface: Operation not permitted" in (
@@ -104,7 +104,7 @@ def test_stuck_wg_is_cut_off_and_logged(
 ) -> None:
     source = WgCommand(python_command("import time; time.sleep(30)"), timeout=0.3)
     collector = Collector(settings_for(), pool, source)
-    assert collector.cycle() is Outcome.NO_DUMP
+    assert collector.cycle() is CycleResult.NO_DUMP
     [line] = warnings_and_errors(caplog)
     assert "did not finish within 0.3s" in line.getMessage()
 
@@ -115,11 +115,11 @@ def test_wg_working_again_after_missing_is_logged_once(
     caplog.set_level(logging.INFO, logger="services.collector")
     script = tmp_path / "wg"
     collector = Collector(settings_for(), pool, WgCommand(str(script), timeout=10))
-    assert collector.cycle() is Outcome.NO_DUMP
+    assert collector.cycle() is CycleResult.NO_DUMP
     script.write_text("#!/bin/sh\nexit 0\n")
     script.chmod(0o755)
-    assert collector.cycle() is Outcome.RECORDED
-    assert collector.cycle() is Outcome.RECORDED
+    assert collector.cycle() is CycleResult.RECORDED
+    assert collector.cycle() is CycleResult.RECORDED
     assert len([r for r in caplog.records if "works now" in r.getMessage()]) == 1
 
 
@@ -148,7 +148,7 @@ def test_database_outage_is_one_error_line_and_the_loop_goes_on(
         path = tmp_path / "dump"
         path.write_text(dump_text(Seen(ALICE, NOW)))
         collector = Collector(settings_for(), pool, DumpFile(path), clock=lambda: NOW)
-        assert collector.cycle() is Outcome.DATABASE
+        assert collector.cycle() is CycleResult.DATABASE
     finally:
         pool.close()
     [line] = warnings_and_errors(caplog)
@@ -174,7 +174,7 @@ def test_two_collectors_seeing_the_same_flip_publish_it_once(
         observed = record_observation(first, settings_for(), parse_dump(text), NOW)
         assert [p.event.value for p in observed.published] == ["connect"]
         # The second collector's cycle now waits on the row the first one holds.
-        outcome: list[Outcome] = []
+        outcome: list[CycleResult] = []
         thread = threading.Thread(target=lambda: outcome.append(other.cycle()))
         thread.start()
         wait_for(
@@ -189,7 +189,7 @@ def test_two_collectors_seeing_the_same_flip_publish_it_once(
         )
         first.commit()
     thread.join(30)
-    assert outcome == [Outcome.RECORDED]
+    assert outcome == [CycleResult.RECORDED]
     assert [e["event"] for e in events(db)] == ["connect"]
 
 

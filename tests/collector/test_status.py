@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from services.collector.loop import Outcome
+from services.collector.loop import CycleResult
 from tests.collector.conftest import (
     ALICE,
     BOB,
@@ -52,7 +52,7 @@ def connected(host: Host, key: str = ALICE, rx: int = 1860, tx: int = 10824, **k
 def test_first_sight_of_a_connected_peer_sends_one_connect_with_the_reference_payload(
     host: Host, alice: str, db: psycopg.Connection[Any]
 ) -> None:
-    assert host.observe(Seen(alice, HANDSHAKE, rx=1860, tx=10824)) is Outcome.RECORDED
+    assert host.observe(Seen(alice, HANDSHAKE, rx=1860, tx=10824)) is CycleResult.RECORDED
     # The reference's example, byte for byte, except that WireGuard reports whole seconds.
     assert bodies(db) == [
         '{"event":"connect","entity":"peer","identifier":"' + alice + '","payload":{'
@@ -257,7 +257,7 @@ def test_unknown_interface_is_ignored_with_a_debug_line(
         host.observe(
             connected(host), connected(host, BOB, interface="wg9"), interfaces=("wg0", "wg9")
         )
-        is Outcome.RECORDED
+        is CycleResult.RECORDED
     )
     assert [e["identifier"] for e in events(db)] == [alice]
     assert status(db, BOB) is None
@@ -310,7 +310,7 @@ def test_broken_dump_line_logs_one_error_and_changes_nothing(
     host.dump_path.write_text("\n".join([lines[0], lines[1].replace("\t1860\t", "\t-5\t")]))
     later(host, REKEY * 2)  # a readable dump would now disconnect alice
     caplog.clear()
-    assert host.cycle() is Outcome.NO_DUMP
+    assert host.cycle() is CycleResult.NO_DUMP
     errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(errors) == 1
     assert errors[0].levelno == logging.ERROR
@@ -323,17 +323,17 @@ def test_unreadable_dump_logs_one_error_and_the_next_cycle_works(
     host: Host, alice: str, db: psycopg.Connection[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="services.collector")
-    assert host.cycle() is Outcome.NO_DUMP  # the file does not exist yet
+    assert host.cycle() is CycleResult.NO_DUMP  # the file does not exist yet
     errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert [r.levelno for r in errors] == [logging.ERROR]
     assert "does not exist" in errors[0].getMessage()
-    assert host.observe(connected(host)) is Outcome.RECORDED
+    assert host.observe(connected(host)) is CycleResult.RECORDED
     assert [e["event"] for e in events(db)] == ["connect"]
 
 
 def test_empty_dump_records_nothing(host: Host, alice: str, db: psycopg.Connection[Any]) -> None:
     host.dump_path.write_text("")
-    assert host.cycle() is Outcome.RECORDED
+    assert host.cycle() is CycleResult.RECORDED
     assert status(db, alice) is None
 
 

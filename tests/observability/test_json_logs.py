@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import requests
 
-from services.cli.up import _json_of
+from services.cli.child_output import json_of as _json_of
 from services.config import Settings
 from services.embedded import free_port
 from tests.support.processes import Processes
@@ -25,7 +25,7 @@ ADMIN_TOKEN = "log-test-admin-token-SECRET-c4d1"
 FLOWER = "ops:log-test-flower-SECRET-9e2f"
 
 
-def test_with_log_json_every_line_of_api_relay_and_worker_is_json_without_secrets(
+def test_with_log_json_every_line_of_api_relay_worker_and_flower_is_json_without_secrets(
     receiver_factory: Callable[..., Receiver],
     config_factory: Callable[..., tuple[Path, Settings]],
     processes_factory: Callable[[Path], Processes],
@@ -34,7 +34,7 @@ def test_with_log_json_every_line_of_api_relay_and_worker_is_json_without_secret
     receiver = receiver_factory(
         lambda r, _q: Reply(503, body=b"busy") if r.count() <= 2 else Reply(200)
     )
-    api_port = free_port()
+    api_port, flower_port = free_port(), free_port()
     path, _ = config_factory(
         {"endpoints": [
             {"name": "main", "url": receiver.url, "authentication": AUTH,
@@ -42,7 +42,7 @@ def test_with_log_json_every_line_of_api_relay_and_worker_is_json_without_secret
         ]},
         core={"admin_user": "admin@wgportal.local", "admin_api_token": ADMIN_TOKEN},
         web={"listening_address": f"127.0.0.1:{api_port}"},
-        flower={"basic_auth": FLOWER},
+        flower={"basic_auth": FLOWER, "listening_address": f"127.0.0.1:{flower_port}"},
         advanced={"log_json": True, "log_level": "debug"},
     )  # fmt: skip
     procs = processes_factory(path)
@@ -50,6 +50,12 @@ def test_with_log_json_every_line_of_api_relay_and_worker_is_json_without_secret
     wait_for(lambda: _answers(f"http://127.0.0.1:{api_port}/healthz"), timeout=60, what="the API")
     procs.worker()
     procs.relay()
+    flower = procs.start("flower")
+    wait_for(
+        lambda: flower.alive() and _answers(f"http://127.0.0.1:{flower_port}/healthcheck"),
+        timeout=60,
+        what="Flower",
+    )
     answer = requests.post(
         f"http://127.0.0.1:{api_port}/api/v1/user/new",
         json={"Identifier": "json-logs@example.com"},
@@ -92,6 +98,7 @@ def test_with_log_json_every_line_of_api_relay_and_worker_is_json_without_secret
     assert any(r.get("endpoint") == "main" for r in records["relay-0"])  # its claims
     assert any(r["logger"].startswith("celery") for r in records["worker-0"])  # Celery's own
     assert any(r["logger"].startswith("uvicorn") for r in records["api-0"])  # uvicorn's own
+    assert any(r["logger"].startswith(("flower", "tornado")) for r in records["flower-0"])
     for name in ("api-0", "worker-0", "relay-0"):  # advanced.log_level: debug reached each
         assert any(r["level"] == "DEBUG" for r in records[name]), name
 

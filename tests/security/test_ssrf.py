@@ -71,15 +71,24 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> Answers:
     return answers
 
 
+_block_private = [False]  # webhook.block_private_networks for `_post`
+
+
 @pytest.fixture
-def policy(monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
-    """Set webhook.block_private_networks for this process (restored after the test)."""
-    monkeypatch.setattr(http, "_block_private", None)
-    return http.configure
+def policy() -> Iterator[Callable[[bool], None]]:
+    """Set webhook.block_private_networks for the POSTs of this test."""
+
+    def set_policy(block_private: bool) -> None:
+        _block_private[0] = block_private
+
+    yield set_policy
+    _block_private[0] = False
 
 
 def _post(url: str) -> http.Response:
-    return http.post(url, b"{}", {"Content-Type": "application/json"}, 2.0)
+    return http.post(
+        url, b"{}", {"Content-Type": "application/json"}, 2.0, block_private=_block_private[0]
+    )
 
 
 @pytest.mark.parametrize(

@@ -10,16 +10,13 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from services.cli.deliveries import (
+from services.cli.operator_session import (
     CommandFailed,
     add_config_argument,
-    clip,
     database,
     failing_as_exit_code,
-    print_json,
-    relative,
-    render_table,
 )
+from services.cli.text_output import clip, print_json, relative, render_table
 from services.endpoint_health import EndpointState, enable, get_endpoint, list_endpoints
 from services.endpoints import store
 from services.endpoints.rotation import DEFAULT_GRACE, GRACE

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from services import redrive
-from services.cli.deliveries import database, failing_as_exit_code
+from services.cli.operator_session import database, failing_as_exit_code
 from services.endpoint_health import list_endpoints
 
 

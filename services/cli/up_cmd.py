@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
-import json
 import os
 import secrets
 import signal
@@ -19,8 +18,10 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from services.cli import context
+from services.cli.child_output import ChildOutput
 from services.cli.logging_setup import json_line
 from services.config import Settings
 from services.db.migrate import migrate
@@ -50,7 +51,7 @@ class Child:
     next_start: float = 0.0
     started_at: float = 0.0
     readers: list[threading.Thread] = field(default_factory=list)
-    log_json: bool = False  # forward the child's lines as JSON objects naming it
+    output: ChildOutput | None = None  # set by `run`: where its lines go
 
     def start(self, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
@@ -68,24 +69,13 @@ class Child:
         self.readers = [reader]
 
     def _pump(self, process: subprocess.Popen[bytes]) -> None:
-        assert process.stdout is not None
-        for raw in iter(process.stdout.readline, b""):
-            line = raw.decode("utf-8", errors="replace")
-            sys.stdout.write(
-                _json_of(line, self.name) if self.log_json else f"[{self.name}] {line}"
-            )
-            sys.stdout.flush()
-
-
-def _json_of(line: str, component: str) -> str:
-    """A child's line as one JSON object naming the child (a record, or stray output wrapped)."""
-    try:
-        record = json.loads(line)
-    except ValueError:
-        record = None
-    if not isinstance(record, dict):
-        return json_line(line.rstrip("\n"), component=component) + "\n"
-    return json.dumps({**record, "component": component}) + "\n"
+        assert process.stdout is not None and self.output is not None
+        self.output.open()
+        try:
+            for raw in iter(process.stdout.readline, b""):
+                self.output.line(raw)
+        finally:
+            self.output.close()
 
 
 def _say(log_json: bool, message: str, prefix: str = "[up] ") -> None:
@@ -94,6 +84,10 @@ def _say(log_json: bool, message: str, prefix: str = "[up] ") -> None:
         print(json_line(message, component="up"), flush=True)
     else:
         print(f"{prefix}{message}", flush=True)
+
+
+def _log_dir(settings: Settings) -> Path:
+    return settings.data_dir / "logs"
 
 
 def _kept_secret(settings: Settings, configured: str, name: str, make: str) -> tuple[str, bool]:
@@ -173,6 +167,7 @@ def _banner(
     else:
         for endpoint in settings.webhook.endpoints:
             lines.append(f"  endpoint   {endpoint.name} -> {endpoint.url}")
+    lines.append(f"  logs       {_log_dir(settings)}/<component>.log   (all; here: warnings)")
     lines.append("  stop       Ctrl-C")
     lines.append("")
     return "\n".join(lines)
@@ -202,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         env["PYTHONUNBUFFERED"] = "1"
         children = plan(settings, args, env)
         for child in children:
-            child.log_json = settings.advanced.log_json
+            child.output = ChildOutput(child.name, _log_dir(settings), settings.advanced.log_json)
             child.start(env)
         if _wait_ready(settings, stopping):
             banner = _banner(settings, token, generated, flower_auth, flower_generated, children)
@@ -240,7 +235,7 @@ def _supervise(children: list[Child], env: dict[str, str], stopping: threading.E
                     child.restarts = 0  # it ran a good while: start the backoff over
                 delay = min(30.0, 2.0**child.restarts)
                 _say(
-                    child.log_json,
+                    child.output is not None and child.output.log_json,
                     f"{child.name} exited with code {code}; restarting in {delay:g}s",
                 )
                 child.restarts += 1
@@ -263,7 +258,8 @@ def _stop_all(children: list[Child]) -> None:
         try:
             child.process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            _say(child.log_json, f"{child.name} did not stop in time: killed")
+            log_json = child.output is not None and child.output.log_json
+            _say(log_json, f"{child.name} did not stop in time: killed")
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.process.pid, signal.SIGKILL)
             child.process.wait()

@@ -8,7 +8,7 @@ import time
 from typing import TextIO
 
 from services import redrive
-from services.cli.deliveries import (
+from services.cli.operator_session import (
     database,
     duration_argument,
     failing_as_exit_code,

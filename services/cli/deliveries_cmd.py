@@ -1,148 +1,23 @@
-"""`wg-webhooks deliveries list|show`: inspect deliveries and their attempts.
-
-Also home of what the operator commands share (`redeliver`, `recover`, `endpoints`): the
-database session beside a running `up` (embedded servers found or started, and stopped again),
-domain errors as one line and exit code 1, and plain-text tables.
-"""
+"""`wg-webhooks deliveries list|show`: inspect deliveries and their attempts."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-import psycopg
 
 from services import redrive
-from services.cli import context
-from services.config import Settings
-from services.domain.errors import DomainError
-from services.durations import parse_duration
+from services.cli.operator_session import (
+    add_config_argument,
+    database,
+    duration_argument,
+    failing_as_exit_code,
+)
+from services.cli.text_output import clip, print_json, relative, render_table
 from services.endpoints import live
 
 EXCERPT = 1000  # characters of a response body `show` prints (`--json` has all that is kept)
-
-
-# ---------------------------------------------------------------------------------------------
-# Shared by the operator commands
-# ---------------------------------------------------------------------------------------------
-
-
-class CommandFailed(Exception):
-    """A one-line message for stderr; the command exits 1."""
-
-
-@contextlib.contextmanager
-def database(config: str | None) -> Iterator[tuple[Settings, psycopg.Connection[Any]]]:
-    """Settings and an autocommit connection, on the same servers as a running `up`."""
-    settings, stack = context.with_servers(context.load(config))
-    try:
-        try:
-            conn = psycopg.connect(
-                settings.database_dsn, autocommit=True, application_name="wg-webhooks-cli"
-            )
-        except psycopg.OperationalError as exc:
-            raise CommandFailed(f"cannot reach the database: {str(exc).strip()[:300]}") from None
-        with conn:
-            try:
-                yield settings, conn
-            except psycopg.errors.UndefinedTable:
-                raise CommandFailed(
-                    "the database has no webhook tables yet: run `wg-webhooks migrate` first"
-                ) from None
-            except DomainError as exc:
-                raise CommandFailed(exc.message) from None
-    finally:
-        stack.stop()
-
-
-Run = Callable[[argparse.Namespace], int]
-
-
-def failing_as_exit_code(run: Run) -> Run:
-    """Decorate a command's `run`: CommandFailed -> message on stderr, exit code 1."""
-
-    @functools.wraps(run)
-    def wrapper(args: argparse.Namespace) -> int:
-        try:
-            code: int = run(args)
-        except CommandFailed as exc:
-            print(f"wg-webhooks: {exc}", file=sys.stderr)
-            return 1
-        return code
-
-    return wrapper
-
-
-def duration_argument(text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than zero")
-    return seconds
-
-
-def add_config_argument(parser: argparse.ArgumentParser) -> None:
-    """`--config` after a nested subcommand too (`deliveries list --config x.yaml`)."""
-    parser.add_argument(
-        "--config", dest="sub_config", default=argparse.SUPPRESS, help=argparse.SUPPRESS
-    )
-
-
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-    lines = [headers, *rows]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
-        for line in lines
-    )
-
-
-def clip(text: str | None, width: int) -> str:
-    if not text:
-        return "-"
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def relative(when: datetime | None, now: datetime | None = None) -> str:
-    """`in 4m30s`, `2h5m ago`, `6d ago`, `now`, or `-` (the two largest units at most)."""
-    if when is None:
-        return "-"
-    seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if abs(seconds) < 1:
-        return "now"
-    text = _span(int(abs(seconds)))
-    return f"in {text}" if seconds > 0 else f"{text} ago"
-
-
-def _span(seconds: int) -> str:
-    parts: list[str] = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size or (parts and len(parts) < 2):
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-        if len(parts) == 2:
-            break
-    return "".join(p for p in parts if not p.startswith("0") or p == parts[0])
-
-
-def print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False))
-
-
-# ---------------------------------------------------------------------------------------------
-# deliveries list | show
-# ---------------------------------------------------------------------------------------------
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
