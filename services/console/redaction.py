@@ -9,25 +9,46 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from services.config import Settings
+from services.config import Endpoint, Settings
 
 MASK = "••••••"
 _SHORTEST = 4  # shorter "secrets" would mask ordinary words
 
 
-def known_secrets(settings: Settings) -> frozenset[str]:
-    """Every secret in the settings, and the token part of each `Scheme token` and `whsec_`."""
+def known_secrets(
+    settings: Settings, endpoints: Iterable[Endpoint] | None = None
+) -> frozenset[str]:
+    """Every secret in the settings and in `endpoints` (default: the config file's; pass the
+    runtime ones too, services.endpoints.live.current), and the token part of each
+    `Scheme token`, `whsec_` and `whsk_`."""
     values = [settings.core.admin_api_token, settings.core.admin_password]
     values.append(settings.flower_basic_auth.partition(":")[2])
     values += [settings.ingest.authentication, settings.portal.api_token]
-    for endpoint in settings.webhook.endpoints:
-        values += [endpoint.authentication, endpoint.signing_secret]
+    for endpoint in settings.webhook.endpoints if endpoints is None else endpoints:
+        values += endpoint_secrets(endpoint)
     found: set[str] = set()
     for value in values:
-        for part in (value, value.partition(" ")[2], value.removeprefix("whsec_")):
+        for part in (
+            value,
+            value.partition(" ")[2],
+            value.removeprefix("whsec_"),
+            value.removeprefix("whsk_"),
+        ):
             if len(part.strip()) >= _SHORTEST:
                 found.add(part.strip())
     return frozenset(found)
+
+
+def endpoint_secrets(endpoint: Endpoint) -> list[str]:
+    """An endpoint's secret strings: authentication, every signing secret (the rotated-out ones
+    too), the Ed25519 key and each custom header's value."""
+    return [
+        endpoint.authentication,
+        endpoint.signing_secret,
+        *(secret for secret, _ in endpoint.previous_secrets),
+        endpoint.signing_key,
+        *(value for _, value in endpoint.headers),
+    ]
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
