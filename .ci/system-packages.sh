@@ -14,6 +14,9 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+# a Python the user `nobody` may run: tests/security/test_local_redis.py probes as another uid
+[ -x /usr/bin/python3 ] || need+=(python3-minimal)
+command -v useradd >/dev/null || need+=(passwd)  # the embedded Redis's own user, as root
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -13,20 +13,18 @@ wg-portal's and ignored. Every error names the key it is about, so start-up stop
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from services import config_values as v
+from services.config_file import find_config_file, read_file, refuse_unknown
 from services.config_values import DAY, HOUR, MINUTE, ConfigError, Listen
 from services.db.namespace import DEFAULT_SCHEMA, in_schema
-from services.envsubst import SubstitutionError, substitute
 from services.host_resolution import check_hosts_resolve
+from services.masking import public_url
 from services.wg_portal_keys import WG_PORTAL_KEYS
 
 __all__ = [
@@ -190,7 +188,7 @@ class Endpoint:
         )
 
     def __repr__(self) -> str:  # never print secrets, not even in a traceback
-        return f"Endpoint(name={self.name!r}, url={self.url!r})"
+        return f"Endpoint(name={self.name!r}, url={public_url(self.url)!r})"
 
 
 @dataclass(frozen=True)
@@ -306,54 +304,8 @@ class Settings:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading: file discovery, ${VAR} substitution, the table
+# Reading the table (the file itself: services.config_file)
 # ---------------------------------------------------------------------------------------------
-
-
-def find_config_file(explicit: str | None, env: Mapping[str, str]) -> Path | None:
-    """`--config`, else WG_WEBHOOKS_CONFIG, else WG_PORTAL_CONFIG, else the usual places."""
-    for candidate, key in (
-        (explicit, "--config"),
-        (env.get("WG_WEBHOOKS_CONFIG"), "WG_WEBHOOKS_CONFIG"),
-        (env.get("WG_PORTAL_CONFIG"), "WG_PORTAL_CONFIG"),
-    ):
-        if candidate:
-            path = Path(candidate)
-            if not path.is_file():
-                raise ConfigError(key, f"config file {candidate} does not exist")
-            return path
-    for name in ("config/config.yaml", "config/config.yml", "config.yml"):
-        if Path(name).is_file():
-            return Path(name)
-    return None
-
-
-def _read_file(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
-    try:
-        text = substitute(path.read_text(encoding="utf-8"), env)
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot read config file: {exc.strerror}") from None
-    except SubstitutionError as exc:
-        raise ConfigError(str(path), str(exc)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(str(path), f"not valid YAML{where}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(str(path), "the top level must be a mapping of sections")
-    return data
-
-
-def _refuse_unknown(where: str, given: Mapping[str, Any], known: set[str]) -> None:
-    """A key not in `known` stops start-up, naming the closest known key (a typo, usually)."""
-    for name in sorted(set(map(str, given)) - known):
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(known))}"
-        raise ConfigError(f"{where}.{name}", f"unknown key ({hint})")
 
 
 def _sections(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -369,7 +321,7 @@ def _sections(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         known |= WG_PORTAL_KEYS.get(key.section, frozenset())
         if key.section == "webhook":
             known.add("endpoints")
-        _refuse_unknown(key.section, given or {}, known)
+        refuse_unknown(key.section, given or {}, known)
         sections[key.section] = given or {}
     return sections
 
@@ -424,7 +376,7 @@ def endpoint_from(item: Mapping[str, Any], inherited: Mapping[str, Any], where: 
     The config file and the endpoints API (services/endpoints/spec.py) both build through here,
     so a value is refused the same way whichever way it arrives.
     """
-    _refuse_unknown(where, item, set(_ENDPOINT_BY_NAME) | set(ENDPOINT_INHERITS))
+    refuse_unknown(where, item, set(_ENDPOINT_BY_NAME) | set(ENDPOINT_INHERITS))
     own = {k.name: k.read(item.get(k.name), {}, where) for k in ENDPOINT_KEYS}
     for name in ENDPOINT_INHERITS:
         key = _BY_NAME[f"webhook.{name}"]
@@ -495,7 +447,7 @@ def load_settings(
     """
     env = os.environ if env is None else env
     found = find_config_file(path, env)
-    data = _read_file(found, env) if found is not None else {}
+    data = read_file(found, env) if found is not None else {}
     values = read_keys(data, env)
     endpoints = _endpoints((data.get("webhook") or {}).get("endpoints"), values)
     if resolve_hosts:

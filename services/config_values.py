@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from services.db.namespace import schema_problem
 from services.durations import format_duration, parse_duration
+from services.masking import public_url
 from services.signing_keys import check_signing_key
 
 Coerce = Callable[[Any], Any]
@@ -144,20 +145,20 @@ def url(value: Any) -> str:
         return ""
     parts = urlsplit(given)
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{given!r} must start with http:// or https://")
+        raise ValueError(f"{public_url(given)!r} must start with http:// or https://")
     if not parts.hostname:
-        raise ValueError(f"{given!r} has no host")
+        raise ValueError(f"{public_url(given)!r} has no host")
     try:
         _ = parts.port
     except ValueError:
-        raise ValueError(f"{given!r} has a bad port") from None
+        raise ValueError(f"{public_url(given)!r} has a bad port") from None
     return given
 
 
 def redis_url(value: Any) -> str:
     given = stripped(value)
     if given and urlsplit(given).scheme not in ("redis", "rediss", "unix"):
-        raise ValueError(f"{given!r} must start with redis:// or rediss://")
+        raise ValueError(f"{public_url(given)!r} must start with redis://, rediss:// or unix://")
     return given
 
 

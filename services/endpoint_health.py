@@ -18,11 +18,12 @@ from psycopg import Connection
 
 from services.config import Endpoint, Settings
 from services.db.queries import query
+from services.domain import validation
 from services.domain.errors import NotFound
 from services.durations import format_duration
 from services.endpoints import live
 from services.endpoints.rotation import active_secrets
-from services.endpoints.spec import public_url
+from services.masking import public_url
 from services.payloads.gotime import go_time_or_none
 from services.signing_keys import public_key
 
@@ -162,6 +163,10 @@ def get_endpoint(conn: Connection[Any], settings: Settings, name: str) -> Endpoi
 
 def enable(conn: Connection[Any], settings: Settings, name: str) -> bool:
     """Lift a disable and forget the failing streak; True if it was disabled. Wakes the relays."""
+    try:
+        validation.text(name)
+    except ValueError:  # NUL or a lone surrogate: no endpoint is named so, and Postgres says why
+        raise NotFound(f"no endpoint named {name!r}{_known(settings)}") from None
     with conn.transaction():
         row = conn.execute(query("enable_endpoint"), {"name": name}).fetchone()
     if row is None and name not in {e.name for e in live.current(conn, settings)}:

@@ -22,12 +22,16 @@ from psycopg import Connection
 from psycopg.pq import TransactionStatus
 
 from services.db.queries import query
+from services.domain import validation
 from services.domain.errors import Invalid, NotFound
+from services.durations import format_duration, parse_duration
 from services.payloads.gotime import go_time_or_none
 
 STATUSES = ("pending", "leased", "delivered", "dead")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+# `now() - since` must stay a timestamp Postgres can hold; a window over a century is a typo
+MAX_SINCE = 100 * 365 * 86400.0
 RECOVER_BATCH = 500
 
 Progress = Callable[[int, int], None]  # (re-driven so far, total in the window)
@@ -125,8 +129,10 @@ class Filters:
 
     def __post_init__(self) -> None:
         check_status(self.status, "status")
-        if self.since is not None and self.since <= 0:
-            raise Invalid("since: must be more than zero")
+        for field in ("endpoint", "entity", "identifier"):
+            check_text(getattr(self, field), field)
+        if self.since is not None:
+            check_since(self.since, "since")
         if not 1 <= self.limit <= MAX_LIMIT:
             raise Invalid(f"limit: must be 1 to {MAX_LIMIT}")
 
@@ -134,6 +140,35 @@ class Filters:
 def check_status(status: str | None, field: str) -> None:
     if status is not None and status not in STATUSES:
         raise Invalid(f"{field}: {status!r} is not one of {', '.join(STATUSES)}")
+
+
+def check_text(value: str | None, field: str) -> None:
+    """A name filter Postgres can compare: text without NUL, encodable as UTF-8."""
+    if value is None:
+        return
+    try:
+        validation.text(value)
+    except ValueError as exc:
+        raise Invalid(f"{field}: {exc}") from None
+
+
+def check_since(seconds: float, field: str) -> None:
+    if not seconds > 0:
+        raise Invalid(f"{field}: must be more than zero")
+    if not seconds <= MAX_SINCE:  # inf too (a duration of 400 digits)
+        raise Invalid(f"{field}: must be at most {format_duration(MAX_SINCE)} (100 years)")
+
+
+def since_seconds(text: object, field: str) -> float:
+    """`text` (like "24h") as the seconds of a `since` window; Invalid naming `field` if not."""
+    if not isinstance(text, str):
+        raise Invalid(f"{field}: {text!r} is not a duration (like 24h)")
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise Invalid(f"{field}: {exc}") from None
+    check_since(seconds, field)
+    return seconds
 
 
 def list_deliveries(conn: Connection[Any], filters: Filters) -> list[Delivery]:
@@ -198,8 +233,8 @@ def recover(
     is not in it. `conn` must not be inside a transaction (each batch commits on its own).
     """
     check_status(status, "status")
-    if since_seconds <= 0:
-        raise Invalid("since: must be more than zero")
+    check_since(since_seconds, "since")
+    check_text(endpoint, "endpoint")
     if conn.info.transaction_status != TransactionStatus.IDLE:
         raise RuntimeError("recover commits batch by batch: call it outside a transaction")
     with conn.transaction():

@@ -115,7 +115,7 @@ def redis_server_url() -> Iterator[str]:
     from services.embedded import EmbeddedRedis
 
     root = Path(tempfile.mkdtemp(prefix="wgw-test-redis-"))
-    server = EmbeddedRedis(root)
+    server = EmbeddedRedis(root / "redis")
     url = server.start(appendonly=False)
     yield url
     server.stop()

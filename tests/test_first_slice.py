@@ -58,9 +58,10 @@ def test_user_create_reaches_the_receiver_with_envelope_and_headers(
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["Authorization"] == "Basic dXNlcm5hbWU6cGFzc3dvcmQ="
     assert request.headers["User-Agent"].startswith("wg-webhooks/")
-    event_id = db.execute("SELECT id FROM webhook_events").fetchone()
-    assert event_id is not None
-    assert request.headers["webhook-id"] == str(event_id[0])
+    webhook_id = db.execute("SELECT webhook_id FROM webhook_events").fetchone()
+    assert webhook_id is not None
+    assert webhook_id[0].startswith("evt_")
+    assert request.headers["webhook-id"] == webhook_id[0]
     assert request.headers["webhook-timestamp"].isdigit()
     assert "webhook-signature" not in request.headers  # no signing_secret configured
 

@@ -16,11 +16,13 @@ nothing here: the visibility timeout is an hour, the lease expires in seconds.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 
 from services.config import ConfigError, Settings
+from services.embedded import broker_url, socket_password_from_connection
 from workers import broker_loss, runtime
 from workers.leases import longest_task_seconds
 
@@ -37,7 +39,10 @@ def _settings() -> Settings | None:
 def make_app() -> Celery:
     settings = _settings()
     broker = (settings.redis_url if settings else "") or os.environ.get("REDIS_URL", "")
-    app = Celery("wg-webhooks", broker=broker or "redis://127.0.0.1:6379/0")
+    broker = broker or "redis://127.0.0.1:6379/0"
+    app = Celery("wg-webhooks", broker=broker_url(broker, with_password=False))
+    # a socket URL's password goes beside it: in the URL, Celery would send it in worker stats
+    app.conf.broker_password = urlsplit(broker).password if broker.startswith("unix:") else None
     longest = longest_task_seconds(settings.webhook.endpoints if settings else ())
     app.conf.update(
         task_acks_late=False,  # the lease is the acknowledgement (see above)
@@ -74,6 +79,7 @@ def make_app() -> Celery:
 
 
 broker_loss.apply()
+socket_password_from_connection()
 app = make_app()
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from services import tracing
 from services.config import Endpoint
 from services.endpoints.rotation import active_secrets
+from services.masking import endpoint_secrets, mask_secrets
 from services.version import VERSION
 from workers import http
 from workers.outcome import Outcome, Result, classify, retry_after_of
@@ -99,7 +100,8 @@ def _post(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
         status_code=response.status_code,
         error=response.error,
         duration_ms=response.duration_ms,
-        response_body=response.body,
+        # a receiver may echo what we sent (Authorization, URL token): never store our secrets
+        response_body=mask_secrets(response.body, endpoint_secrets(endpoint)),
         retry_after=retry_after,
     )
     return Sent(

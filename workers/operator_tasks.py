@@ -11,7 +11,6 @@ import logging
 
 from services import redrive
 from services.domain.errors import DomainError, Invalid
-from services.durations import parse_duration
 from services.endpoints import live
 from workers import runtime
 from workers.app import app
@@ -41,10 +40,7 @@ def redeliver(delivery_id: int) -> str:
 )
 def recover(since: str, endpoint: str | None = None, status: str = "dead") -> int:
     """Re-drive every `status` delivery whose last change is within `since` (like "24h")."""
-    try:
-        seconds = parse_duration(since)
-    except ValueError as exc:
-        raise Invalid(f"since: {exc}") from None
+    seconds = redrive.since_seconds(since, "since")
     rt = runtime.current()
     with rt.pool.connection() as conn:
         if endpoint is not None:

@@ -43,8 +43,25 @@ def _credentials(request: Request) -> tuple[str, str]:
 
 
 def authenticate(request: Request) -> Principal:
+    """The caller, or 401/403; 429 while the failed-auth brake holds (services/api/brake.py)."""
     user, token = _credentials(request)
-    return check_credentials(state_of(request), user, token)
+    return braked_check(request, user, token)
+
+
+def braked_check(request: Request, user: str, token: str) -> Principal:
+    """`check_credentials` behind the failed-auth brake, for every way in that takes a token
+    (the API's Basic auth, the console's sign-in form): 429 while the brake holds."""
+    state = state_of(request)
+    client = request.client.host if request.client else ""
+    wait = state.brake.retry_after(client, user)
+    if wait is not None:
+        raise ApiError(429, f"too many failed logins: retry in {wait}s", {"Retry-After": str(wait)})
+    try:
+        return check_credentials(state, user, token)
+    except ApiError as exc:
+        if exc.code == 401:
+            state.brake.failed(client, user)
+        raise
 
 
 def check_credentials(state: ApiState, user: str, token: str) -> Principal:
@@ -57,6 +74,8 @@ def check_credentials(state: ApiState, user: str, token: str) -> Principal:
         and hmac.compare_digest(token.encode(), core.admin_api_token.encode())
     ):
         return Principal(core.admin_user, True)
+    if "\x00" in user:  # no user is named so, and Postgres text cannot even hold it
+        raise ApiError(401, "wrong credentials", _CHALLENGE)
     with state.pool.connection() as conn:
         row = conn.execute(query("user_credentials"), {"identifier": user}).fetchone()
     if row is None or not row[0] or not hmac.compare_digest(row[0].encode(), token.encode()):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
+from services.api.brake import FailedAuthBrake
 from services.config import Settings
 
 
@@ -16,6 +17,7 @@ from services.config import Settings
 class ApiState:
     settings: Settings
     pool: ConnectionPool[Connection[Any]]
+    brake: FailedAuthBrake = field(default_factory=FailedAuthBrake)
 
 
 def state_of(request: Request) -> ApiState:

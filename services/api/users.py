@@ -54,13 +54,15 @@ class UserIn(BaseModel):
     @field_validator("Identifier")
     @classmethod
     def _identifier(cls, value: str) -> str:
-        if value != value.strip() or any(ord(c) < 32 or c == "\x7f" for c in value):
-            raise ValueError("must not have surrounding spaces or control characters")
-        return validation.text(value)
+        value = validation.visible(value)
+        if value != value.strip():
+            raise ValueError("must not have surrounding spaces")
+        return value
 
     @field_validator("Email")
     @classmethod
     def _email(cls, value: str) -> str:
+        value = validation.visible(value)
         if value and not _EMAIL.match(value):
             raise ValueError("is not an e-mail address")
         return value
@@ -154,6 +156,7 @@ def create_user(
 ) -> dict[str, Any]:
     state = state_of(request)
     with state.pool.connection() as conn, conn.transaction():
+        users.refuse_case_twin(conn, state.settings, body.Identifier)
         row = users.create(conn, state.settings, body.fields(), principal.identifier)
     return user_out(row)
 

@@ -9,9 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services import endpoint_health, redrive
 from services.api.auth import require_admin
-from services.api.errors import ApiError
 from services.api.state import state_of
-from services.durations import parse_duration
 from services.endpoints import live
 
 router = APIRouter(
@@ -112,16 +110,6 @@ class EndpointHealth(BaseModel):
     Dead: int
 
 
-def _seconds(field: str, text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise ApiError(400, f"{field}: {exc}") from None
-    if seconds <= 0:
-        raise ApiError(400, f"{field}: must be more than zero")
-    return seconds
-
-
 @router.get("/deliveries", response_model=list[Delivery])
 def list_deliveries(
     request: Request,
@@ -135,7 +123,7 @@ def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=redrive.MAX_LIMIT)] = redrive.DEFAULT_LIMIT,
 ) -> list[dict[str, Any]]:
     """Deliveries newest first (the same list as `wg-webhooks deliveries list --json`)."""
-    seconds = _seconds("since", since) if since is not None else None
+    seconds = redrive.since_seconds(since, "since") if since is not None else None
     state = state_of(request)
     with state.pool.connection() as conn:
         filters = redrive.Filters(status, endpoint, entity, identifier, seconds, limit)
@@ -166,7 +154,7 @@ def redeliver(delivery_id: int, request: Request) -> dict[str, Any]:
 def recover(body: RecoverIn, request: Request) -> dict[str, Any]:
     """Re-drive every delivery of `Status` (dead) whose last change is within `Since`."""
     state = state_of(request)
-    seconds = _seconds("Since", body.Since)
+    seconds = redrive.since_seconds(body.Since, "Since")
     with state.pool.connection() as conn:
         if body.Endpoint is not None:
             live.require_known(conn, state.settings, body.Endpoint, "Endpoint: ")

@@ -8,11 +8,15 @@ publishing path.
 Nothing wg-portal sends is dropped. A payload that is not a known model, or one the local tables
 cannot hold (a value beyond a column's CHECK, a peer_metric connect for a peer this side has never
 seen while `peer_state_format` is `peer_metric`), is recorded as it was received, byte for byte,
-for the endpoints that want its (event, entity), and counted in `ingest_unrecognised`.
+for the endpoints that want its (event, entity), and counted in `ingest_unrecognised`. One
+exception to "as received": unless `webhook.include_secrets` is on, the secret fields wg-portal's
+internal structs carry (`Password`, `ApiToken`, `PrivateKey`, `PresharedKey`, at any depth) are
+sent as "", the same policy as every mirrored event (wg-portal v2.0 publishes them in clear).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +32,9 @@ from services.db.queries import query
 from services.domain import tables
 
 log = logging.getLogger(__name__)
+
+# The fields of wg-portal's models and internal structs that hold a secret.
+SECRET_FIELDS = frozenset({"Password", "ApiToken", "PrivateKey", "PresharedKey"})
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,31 @@ def _verbatim(
         envelope.event,
         envelope.entity,
         envelope.identifier,
-        envelope.raw,
+        envelope.raw if settings.webhook.include_secrets else without_secrets(envelope.raw),
     )
     conn.execute(query("count_unrecognised"), {"entity": envelope.entity, "event": envelope.event})
     return Ingested(None, envelope.event)
+
+
+def without_secrets(raw: str) -> str:
+    """`raw` with every non-empty secret field blanked; the very same text when there is none."""
+    document = json.loads(raw)
+    if not _blank_secrets(document):
+        return raw
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def _blank_secrets(value: Any) -> bool:
+    """Blank the secret fields inside `value` in place; whether any was set."""
+    found = False
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in SECRET_FIELDS and isinstance(item, str) and item:
+                value[key] = ""
+                found = True
+            else:
+                found = _blank_secrets(item) or found
+    elif isinstance(value, list):
+        for item in value:
+            found = _blank_secrets(item) or found
+    return found

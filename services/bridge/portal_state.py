@@ -32,7 +32,7 @@ def _since(flag: bool, current: Row, column: str, now: datetime) -> datetime | N
     return kept if kept is not None else now
 
 
-def _expiry(text: str, current: Row) -> datetime | None:
+def expiry_time(text: str, current: Row) -> datetime | None:
     """ExpiresAt ("YYYY-MM-DD", omitempty) as the stored time: the stored one when it falls on
     that date in some time zone (wg-portal formats the time in its own zone), else UTC midnight."""
     if not text:
@@ -131,7 +131,7 @@ _PEER_COLUMNS = {
 def peer_state(model: Mapping[str, Any], current: Row, now: datetime) -> dict[str, Any]:
     state = {column: _plain(model[key]) for column, key in _PEER_COLUMNS.items()}
     state["disabled"] = _since(model["Disabled"], current, "disabled", now)
-    state["expires_at"] = _expiry(model.get("ExpiresAt", ""), current)
+    state["expires_at"] = expiry_time(model.get("ExpiresAt", ""), current)
     for column, key in OPTION_KEYS.items():
         state[column] = _plain(model[key]["Value"])
         state[f"{column}_overridable"] = bool(model[key].get("Overridable", False))

@@ -13,6 +13,8 @@ from services.cli.operator_session import (
     database,
     duration_argument,
     failing_as_exit_code,
+    filter_argument,
+    limit_argument,
 )
 from services.cli.text_output import clip, print_json, relative, render_table
 from services.endpoints import live
@@ -25,9 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing = actions.add_parser("list", help="deliveries, newest first")
     add_config_argument(listing)
     listing.add_argument("--status", choices=redrive.STATUSES)
-    listing.add_argument("--endpoint", help="endpoint name")
-    listing.add_argument("--entity", help="user, peer, interface, ...")
-    listing.add_argument("--identifier", help="the entity's identifier")
+    listing.add_argument("--endpoint", type=filter_argument, help="endpoint name")
+    listing.add_argument("--entity", type=filter_argument, help="user, peer, interface, ...")
+    listing.add_argument("--identifier", type=filter_argument, help="the entity's identifier")
     listing.add_argument(
         "--since",
         type=duration_argument,
@@ -35,7 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="last changed within (like 24h, 30m)",
     )
     listing.add_argument(
-        "--limit", type=int, default=redrive.DEFAULT_LIMIT, help="at most this many (1-1000)"
+        "--limit",
+        type=limit_argument,
+        default=redrive.DEFAULT_LIMIT,
+        help="at most this many (1-1000)",
     )
     listing.add_argument("--json", action="store_true", help="the API's JSON instead of a table")
     show = actions.add_parser("show", help="one delivery with every attempt")

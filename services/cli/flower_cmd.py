@@ -32,7 +32,7 @@ def flower_argv(settings: Settings) -> list[str]:
             "Flower can re-drive deliveries",
         )
     argv = [
-        sys.executable, "-m", "workers.celery_main", "-A", "workers.app", "flower",
+        sys.executable, "-m", "workers.flower_server", "-A", "workers.app", "flower",
         f"--address={settings.flower.host}", f"--port={settings.flower.port}",
         "--purge_offline_workers=60",
     ]  # fmt: skip

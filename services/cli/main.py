@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from services.config import ConfigError
 from services.version import VERSION
@@ -31,10 +32,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line naming the argument, exit 2 (`--help` shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"wg-webhooks: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="wg-webhooks", description="Durable webhooks for WireGuard Portal."
-    )
+    parser = _Parser(prog="wg-webhooks", description="Durable webhooks for WireGuard Portal.")
     parser.add_argument("--config", help="config file (else WG_WEBHOOKS_CONFIG, WG_PORTAL_CONFIG)")
     parser.add_argument("--version", action="version", version=f"wg-webhooks {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

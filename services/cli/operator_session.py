@@ -13,10 +13,10 @@ from typing import Any
 
 import psycopg
 
+from services import redrive
 from services.cli import context
 from services.config import Settings
 from services.domain.errors import DomainError
-from services.durations import parse_duration
 
 
 class CommandFailed(Exception):
@@ -66,13 +66,30 @@ def failing_as_exit_code(run: Run) -> Run:
 
 
 def duration_argument(text: str) -> float:
+    """A `--since` window: what the API and Flower's task accept, refused as they refuse it."""
     try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than zero")
-    return seconds
+        return redrive.since_seconds(text, "since")
+    except DomainError as exc:
+        raise argparse.ArgumentTypeError(exc.message.removeprefix("since: ")) from None
+
+
+def filter_argument(text: str) -> str:
+    """A name filter (`--endpoint`, `--identifier`, ...) Postgres can compare."""
+    try:
+        redrive.check_text(text, "value")
+    except DomainError as exc:
+        raise argparse.ArgumentTypeError(exc.message.removeprefix("value: ")) from None
+    return text
+
+
+def limit_argument(text: str) -> int:
+    try:
+        limit = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= limit <= redrive.MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be 1 to {redrive.MAX_LIMIT}")
+    return limit
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:

@@ -12,6 +12,7 @@ from services.cli.operator_session import (
     database,
     duration_argument,
     failing_as_exit_code,
+    filter_argument,
 )
 from services.durations import format_duration
 from services.endpoints import live
@@ -28,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DURATION",
         help="whose last change (death, for dead ones) is within this (like 24h)",
     )
-    parser.add_argument("--endpoint", metavar="NAME", help="only this endpoint's deliveries")
+    parser.add_argument(
+        "--endpoint", type=filter_argument, metavar="NAME", help="only this endpoint's deliveries"
+    )
     parser.add_argument(
         "--status", choices=redrive.STATUSES, default="dead", help="which to re-drive (dead)"
     )

@@ -24,8 +24,11 @@ from services.cli import context
 from services.cli.child_output import ChildOutput
 from services.cli.logging_setup import json_line
 from services.config import Settings
+from services.credentials import kept_secret
 from services.db.migrate import migrate
+from services.durations import format_duration
 from services.embedded import free_port
+from services.masking import public_url
 
 STOP_TIMEOUT = 20.0
 _PR_SET_PDEATHSIG = 1
@@ -94,13 +97,7 @@ def _kept_secret(settings: Settings, configured: str, name: str, make: str) -> t
     """The configured value, or one made for this data dir and kept across runs."""
     if configured:
         return configured, False
-    path = settings.data_dir / name
-    if path.exists():
-        return path.read_text().strip(), True
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(make + "\n")
-    path.chmod(0o600)
-    return make, True
+    return kept_secret(settings.data_dir / name, make), True
 
 
 def _admin_token(settings: Settings) -> tuple[str, bool]:
@@ -166,7 +163,12 @@ def _banner(
         lines.append("  webhooks   no webhook.url configured: a local sink prints them here")
     else:
         for endpoint in settings.webhook.endpoints:
-            lines.append(f"  endpoint   {endpoint.name} -> {endpoint.url}")
+            lines.append(f"  endpoint   {endpoint.name} -> {public_url(endpoint.url)}")
+    if settings.portal.url:
+        lines.append(
+            f"  wg-portal  {public_url(settings.portal.url)}   reconciled every "
+            f"{format_duration(settings.portal.reconcile_interval)} (docs/bridge.md)"
+        )
     lines.append(f"  logs       {_log_dir(settings)}/<component>.log   (all; here: warnings)")
     lines.append("  stop       Ctrl-C")
     lines.append("")

@@ -32,7 +32,8 @@ class EndpointRow:
 @dataclass(frozen=True)
 class Overview:
     endpoints: list[EndpointRow]
-    chart_svg: str
+    last_hour_svg: str
+    last_day_svg: str
 
 
 def endpoint_rows(conn: Connection[Any], settings: Settings) -> list[EndpointRow]:
@@ -51,7 +52,8 @@ def endpoint_rows(conn: Connection[Any], settings: Settings) -> list[EndpointRow
     ]
 
 
-def attempts_chart(conn: Connection[Any], minutes: int = CHART_MINUTES) -> str:
+def attempts_chart(conn: Connection[Any], minutes: int, span_label: str) -> str:
+    """Delivered and failed attempts per minute over the last `minutes`, as SVG."""
     rows = conn.execute(query("console_attempts_per_minute"), {"minutes": minutes}).fetchall()
     delivered, failed = chart.per_minute(rows, minutes)
     return chart.svg(
@@ -59,10 +61,14 @@ def attempts_chart(conn: Connection[Any], minutes: int = CHART_MINUTES) -> str:
             chart.Series("delivered", "delivered", delivered),
             chart.Series("failed attempts", "failed", failed),
         ],
-        title="Attempts per minute over the last 24 hours",
-        span_label="24 h ago",
+        title=f"Attempts per minute since {span_label}",
+        span_label=span_label,
     )
 
 
 def build(conn: Connection[Any], settings: Settings) -> Overview:
-    return Overview(endpoint_rows(conn, settings), attempts_chart(conn))
+    return Overview(
+        endpoint_rows(conn, settings),
+        attempts_chart(conn, 60, "1 h ago"),
+        attempts_chart(conn, CHART_MINUTES, "24 h ago"),
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from services.config import Endpoint, Settings
+from services.masking import endpoint_secrets
 
 MASK = "••••••"
 _SHORTEST = 4  # shorter "secrets" would mask ordinary words
@@ -25,7 +26,7 @@ def known_secrets(
     values.append(settings.flower_basic_auth.partition(":")[2])
     values += [settings.ingest.authentication, settings.portal.api_token]
     for endpoint in settings.webhook.endpoints if endpoints is None else endpoints:
-        values += endpoint_secrets(endpoint)
+        values += sorted(endpoint_secrets(endpoint))  # the one list (services.masking)
     found: set[str] = set()
     for value in values:
         for part in (
@@ -37,18 +38,6 @@ def known_secrets(
             if len(part.strip()) >= _SHORTEST:
                 found.add(part.strip())
     return frozenset(found)
-
-
-def endpoint_secrets(endpoint: Endpoint) -> list[str]:
-    """An endpoint's secret strings: authentication, every signing secret (the rotated-out ones
-    too), the Ed25519 key and each custom header's value."""
-    return [
-        endpoint.authentication,
-        endpoint.signing_secret,
-        *(secret for secret, _ in endpoint.previous_secrets),
-        endpoint.signing_key,
-        *(value for _, value in endpoint.headers),
-    ]
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from services.api.auth import check_credentials
+from services.api.auth import braked_check
 from services.api.errors import ApiError
 from services.api.state import state_of
 from services.console import sessions
@@ -75,7 +75,7 @@ def login(request: Request, form: Annotated[dict[str, str], Depends(form_fields)
     identifier = form.get("identifier", "").strip()
     state = state_of(request)
     try:
-        principal = check_credentials(state, identifier, form.get("token", ""))
+        principal = braked_check(request, identifier, form.get("token", ""))
     except ApiError as exc:
         log.warning("console: refused sign-in for %r (%s)", identifier[:80], exc.message)
         message = "Wrong identifier or API token." if exc.code == 401 else exc.message

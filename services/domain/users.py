@@ -56,6 +56,25 @@ def get_all(conn: Connection[Any]) -> list[dict[str, Any]]:
         return cur.execute(query("users_with_peer_count")).fetchall()
 
 
+def refuse_case_twin(conn: Connection[Any], settings: Settings, identifier: str) -> None:
+    """An e-mail identifier that differs from the admin's or an existing user's only in case
+    names the same person: Conflict, naming the field. For the REST API's input; a mirror of
+    what wg-portal stored takes what it finds."""
+    if "@" not in identifier:
+        return
+    if identifier.lower() == settings.core.admin_user.lower() != identifier:
+        raise Conflict(f"Identifier: {identifier!r} is the admin {settings.core.admin_user!r}")
+    row = conn.execute(
+        "SELECT identifier FROM users WHERE lower(identifier) = lower(%s) AND identifier <> %s",
+        (identifier, identifier),
+    ).fetchone()
+    if row is not None:
+        raise Conflict(
+            f"Identifier: {identifier!r} is user {row[0]!r} (e-mail addresses compare "
+            "case-insensitively)"
+        )
+
+
 def create(
     conn: Connection[Any], settings: Settings, fields: UserFields, actor: str
 ) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from datetime import date
 
 from services.domain.keys import decode_key
@@ -27,6 +28,26 @@ def text(value: str) -> str:
     except UnicodeEncodeError:
         raise ValueError("is not valid UTF-8 text") from None
     return value
+
+
+# Control (C0, C1), format (zero-width, bidi controls, soft hyphen, BOM), surrogate, private-use,
+# unassigned, line and paragraph separators: invisible, or drawn as something they are not.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def visible(value: str) -> str:
+    """A name people read and compare (a user identifier, an e-mail address), in NFKC form.
+
+    `ali\u200bce` or `\u202eecila` would pass for `alice` and are refused; fullwidth letters
+    (U+FF41...) become their ASCII selves.
+    """
+    text(value)
+    for char in value:
+        if unicodedata.category(char) in _INVISIBLE:
+            raise ValueError(
+                f"must not contain invisible or control characters (U+{ord(char):04X})"
+            )
+    return unicodedata.normalize("NFKC", value)
 
 
 def single_line(value: str) -> str:

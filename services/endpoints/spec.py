@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from services.address_policy import url_refusal
 from services.config import ConfigError, Endpoint, Settings, endpoint_from
@@ -128,17 +127,3 @@ def check_new(item: Mapping[str, Any], settings: Settings) -> Endpoint:
     except ConfigError as exc:
         raise Invalid(str(exc)) from None
     return endpoint
-
-
-def public_url(url: str) -> str:
-    """The URL without what may be a credential: user info and query become `***`."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    if parts.username is not None or parts.password is not None:
-        host = f"***@{host}"
-    text = f"{parts.scheme}://{host}{parts.path}"
-    return f"{text}?***" if parts.query else text

@@ -25,7 +25,7 @@ from services.db.queries import query
 from services.domain.errors import Conflict, Invalid, NotFound
 from services.endpoints import rotation, sealing, spec
 from services.endpoints.sealing import SealError
-from services.endpoints.spec import public_url
+from services.masking import public_url
 from services.signing_keys import new_signing_secret, public_key
 
 log = logging.getLogger(__name__)

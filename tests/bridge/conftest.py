@@ -4,7 +4,8 @@ and a receiver; wg-portal's webhooks are the fixture files it would send, byte f
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,17 @@ from tests.support.waiting import wait_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wg-portal"
 INGEST_KEY = "Basic dXNlcm5hbWU6cGFzc3dvcmQ="  # what wg-portal's webhook docs show
+
+
+@pytest.fixture(autouse=True)
+def utc_host(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Events carry times in the host's offset (as wg-portal's do); the fixtures' are UTC, so the
+    API (in this process) runs in UTC whatever the machine's zone is."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 def fixture_bytes(name: str) -> bytes:

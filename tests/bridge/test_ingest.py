@@ -216,11 +216,43 @@ def test_an_unknown_shape_is_delivered_verbatim_and_counted(start_bridge: StartB
     assert 'wg_webhooks_ingest_unrecognised_total{entity="user",event="create"} 1.0' in metrics
 
 
+V2_0_WITH_SECRETS = (
+    fixture_bytes("v2.0_user_create")
+    .replace(b'"Password":""', b'"Password":"$2a$10$hash-of-a-password"')
+    .replace(b'"ApiToken":""', b'"ApiToken":"wgportal-api-token-1234"')
+)
+
+
+def test_an_unknown_shape_carries_no_secret_unless_include_secrets(
+    start_bridge: StartBridge,
+) -> None:
+    bridge = start_bridge(deliver=True)
+    assert bridge.ok(V2_0_WITH_SECRETS)["Shape"] == "unrecognised"
+    [sent] = bridge.received(1)
+    assert b"hash-of-a-password" not in sent and b"wgportal-api-token-1234" not in sent
+    payload = json.loads(sent)["payload"]
+    assert payload["Password"] == "" and payload["ApiToken"] == ""
+    # Everything else is wg-portal's, untouched.
+    expected = json.loads(V2_0_WITH_SECRETS)
+    expected["payload"].update(Password="", ApiToken="")
+    assert json.loads(sent) == expected
+
+
+def test_an_unknown_shape_keeps_its_secrets_with_include_secrets(
+    start_bridge: StartBridge,
+) -> None:
+    bridge = start_bridge(webhook={"include_secrets": True}, deliver=True)
+    bridge.ok(V2_0_WITH_SECRETS)
+    assert bridge.received(1) == [V2_0_WITH_SECRETS]
+
+
 def test_a_value_the_tables_cannot_hold_is_delivered_verbatim(start_bridge: StartBridge) -> None:
     bridge = start_bridge()
     body = fixture_bytes(INTERFACE).replace(b'"Mtu":1420', b'"Mtu":65000')
     assert bridge.ok(body)["Shape"] == "unrecognised"
-    assert bridge.received(1) == [body]
+    expected = json.loads(body)
+    expected["payload"]["PrivateKey"] = ""  # include_secrets is off, as for every event
+    assert [json.loads(sent) for sent in bridge.received(1)] == [expected]
     assert bridge.db.execute("SELECT count(*) FROM interfaces").fetchone() == (0,)
 
 

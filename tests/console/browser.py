@@ -52,7 +52,7 @@ def start() -> Iterator[Any]:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
+    driver.set_page_load_timeout(90)
     try:
         yield driver
     finally:
@@ -88,15 +88,26 @@ class Recorder:
             )
 
 
-def navigate_by(driver: Any, element: Any, timeout: float = 30) -> None:
-    """Click something that loads a new page, and wait until the new page is there (a click
-    returns before the browser has left the old page)."""
+def navigate_by(driver: Any, by: str, value: str, timeout: float = 90) -> None:
+    """Click the element (`by`, `value`) to load a new page, and wait until the new page is there
+    (a click returns before the browser has left the old page). The element is found again if
+    the overview's refresh swapped it out between finding and clicking."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
-    element.click()
+    for attempt in range(3):
+        try:
+            driver.find_element(by, value).click()
+            break
+        except (StaleElementReferenceException, WebDriverException) as exc:
+            swapped = isinstance(exc, StaleElementReferenceException) or (
+                "does not belong to the document" in str(exc)
+            )
+            if attempt == 2 or not swapped:
+                raise
     wait = WebDriverWait(driver, timeout)
     wait.until(expected_conditions.staleness_of(old))
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")

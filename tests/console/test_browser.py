@@ -56,6 +56,13 @@ def _shot(driver: Any, name: str) -> Path:
     return path
 
 
+def _cell(driver: Any, endpoint: str, css: str) -> str:
+    """A cell of an endpoint's overview row, found afresh (the overview refreshes itself)."""
+    from selenium.webdriver.common.by import By
+
+    return str(driver.find_element(By.CSS_SELECTOR, f'tr[data-endpoint="{endpoint}"] {css}').text)
+
+
 def _count(db: psycopg.Connection[Any], where: str) -> int:
     row = db.execute(f"SELECT count(*) FROM webhook_deliveries WHERE {where}").fetchone()
     assert row is not None
@@ -97,7 +104,7 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
             _count(db, "endpoint = 'billing' AND status = 'dead'") == 3
             and _count(db, "endpoint = 'audit' AND status = 'delivered'") == 3
         ),
-        timeout=60,
+        timeout=120,
         what="billing's deliveries to die and audit's to arrive",
     )
 
@@ -106,29 +113,27 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
     assert "/console/login" in driver.current_url
     driver.find_element(By.ID, "identifier").send_keys(ADMIN[0])
     driver.find_element(By.ID, "token").send_keys(ADMIN[1])
-    browser.navigate_by(driver, driver.find_element(By.ID, "sign-in"))
+    browser.navigate_by(driver, By.ID, "sign-in")
     wait_for(lambda: driver.current_url.endswith("/console/deliveries"), what="the deliveries")
 
     # The overview shows billing failing, with its dead deliveries.
     driver.get(url + "/console/")
-    row = driver.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="billing"]')
-    assert row.find_element(By.CSS_SELECTOR, "td.dead").text == "3"
-    assert "since " in row.find_element(By.CSS_SELECTOR, "td.failing").text
-    audit_row = driver.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="audit"]')
-    assert audit_row.find_element(By.CSS_SELECTOR, "td.delivered").text == "3"
+    assert _cell(driver, "billing", "td.dead") == "3"
+    assert "since " in _cell(driver, "billing", "td.failing")
+    assert _cell(driver, "audit", "td.delivered") == "3"
     assert driver.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline.failed")
     _shot(driver, "overview")
 
     # Filter the dead deliveries of billing, open one: why it failed, what was sent.
-    browser.navigate_by(driver, driver.find_element(By.LINK_TEXT, "Deliveries"))
+    browser.navigate_by(driver, By.LINK_TEXT, "Deliveries")
     Select(driver.find_element(By.ID, "f-status")).select_by_visible_text("dead")
     Select(driver.find_element(By.ID, "f-endpoint")).select_by_visible_text("billing")
-    browser.navigate_by(driver, driver.find_element(By.ID, "apply-filter"))
+    browser.navigate_by(driver, By.ID, "apply-filter")
     rows = driver.find_elements(By.CSS_SELECTOR, "tr.delivery")
     assert len(rows) == 3
     assert {r.find_element(By.CSS_SELECTOR, "td.status").text for r in rows} == {"dead"}
     first_id = int(rows[0].get_attribute("data-id"))
-    browser.navigate_by(driver, rows[0].find_element(By.LINK_TEXT, str(first_id)))
+    browser.navigate_by(driver, By.CSS_SELECTOR, f'tr[data-id="{first_id}"] a')
     attempts = driver.find_elements(By.CSS_SELECTOR, "#attempts li.attempt")
     assert len(attempts) == 4  # the first try and the three of the retry schedule
     assert all("HTTP 500" in a.text for a in attempts)
@@ -143,14 +148,14 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
 
     # The receiver recovers; the operator re-drives this one and watches it arrive.
     flaky.recover()
-    browser.navigate_by(driver, driver.find_element(By.ID, "redeliver"))
+    browser.navigate_by(driver, By.ID, "redeliver")
     assert "Re-driven" in driver.find_element(By.CSS_SELECTOR, "p.notice").text
 
     def delivered() -> bool:
         driver.refresh()
         return bool(driver.find_element(By.ID, "status").text == "delivered")
 
-    wait_for(delivered, timeout=30, interval=0.5, what="the re-driven delivery to be delivered")
+    wait_for(delivered, timeout=60, interval=0.5, what="the re-driven delivery to be delivered")
     _shot(driver, "redriven-delivery")
     webhook_id = db.execute(
         "SELECT e.webhook_id FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id"
@@ -162,29 +167,27 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
 
     # Bulk re-drive of the two left: a confirmation page with the count first.
     driver.get(url + "/console/deliveries?status=dead&endpoint=billing")
-    browser.navigate_by(driver, driver.find_element(By.ID, "bulk-redrive"))
+    browser.navigate_by(driver, By.ID, "bulk-redrive")
     assert driver.find_element(By.ID, "match-count").get_attribute("data-count") == "2"
     assert _count(db, "endpoint = 'billing' AND status = 'dead'") == 2  # asking changed nothing
-    browser.navigate_by(driver, driver.find_element(By.ID, "confirm-redrive"))
+    browser.navigate_by(driver, By.ID, "confirm-redrive")
     assert driver.find_element(By.ID, "redriven").get_attribute("data-count") == "2"
     wait_for(
         lambda: _count(db, "endpoint = 'billing' AND status = 'delivered'") == 3,
-        timeout=30,
+        timeout=60,
         what="the bulk re-drive to be delivered",
     )
 
     # Disable audit from the overview: new events wait for it, none is sent; the overview's
     # refresh (no reload) shows them pending.
     driver.get(url + "/console/")
-    audit_row = driver.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="audit"]')
-    browser.navigate_by(driver, audit_row.find_element(By.CSS_SELECTOR, "button.disable"))
-    audit_row = driver.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="audit"]')
-    assert audit_row.find_element(By.CSS_SELECTOR, "td.state").text.startswith("disabled")
+    browser.navigate_by(driver, By.CSS_SELECTOR, 'tr[data-endpoint="audit"] button.disable')
+    assert _cell(driver, "audit", "td.state").startswith("disabled")
     sent_to_audit = audit.count()
     record_events(database_url, settings, [("update", "user", f"user{i}", {}) for i in range(2)])
     wait_for(
         lambda: _count(db, "endpoint = 'billing' AND status = 'delivered'") == 5,
-        timeout=30,
+        timeout=60,
         what="billing to get the new events",
     )
     refreshed = driver.find_element(By.ID, "overview").get_attribute("data-refreshed")
@@ -194,7 +197,7 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
         cell = box.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="audit"] td.pending')
         return box.get_attribute("data-refreshed") != refreshed and cell.text == "2"
 
-    wait_for(audit_pending_shown, timeout=25, interval=0.5, what="the overview to refresh")
+    wait_for(audit_pending_shown, timeout=45, interval=0.5, what="the overview to refresh")
     assert audit.count() == sent_to_audit
     assert _count(db, "endpoint = 'audit' AND status = 'pending'") == 2
     _shot(driver, "disabled-endpoint")

@@ -13,10 +13,11 @@ import kombu
 import pytest
 
 import workers.app  # noqa: F401  (applies the fix, as every worker and relay process does)
+from services.embedded import broker_url
 
 
 def test_closing_a_channel_whose_transport_is_gone_is_a_connection_error(redis_url: str) -> None:
-    with kombu.Connection(redis_url) as conn:
+    with kombu.Connection(broker_url(redis_url)) as conn:
         queue = conn.SimpleQueue("wgw-test-broker-loss")
         queue.put({"delivery_ids": [1], "lease_token": "t"})
         queue.get(timeout=5)  # reserved by this channel, not acknowledged

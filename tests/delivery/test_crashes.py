@@ -12,6 +12,7 @@ import psycopg
 import redis
 from celery import Celery
 
+from services.embedded import broker_url
 from tests.delivery.conftest import Stack
 from tests.support.events import record_events, statuses
 from tests.support.receiver import Receiver, Reply
@@ -75,7 +76,7 @@ def test_duplicated_celery_message_does_not_post_twice(
     assert delivery_id is not None
     # Replay what the relay sent, twice: once with a token that never leased, once with a
     # stale one. Neither may POST again.
-    client = Celery(broker=redis_url)
+    client = Celery(broker=broker_url(redis_url))
     for token in (str(uuid.uuid4()), str(uuid.uuid4())):
         client.send_task("webhooks.deliver", args=[[delivery_id[0]], token], queue="webhooks")
     # A live lease for the same row, sent twice at once (32 worker threads take both at the

@@ -1,16 +1,13 @@
 """The fault run's own Postgres and Redis, in a temp dir, with the knobs the faults need.
 
-Postgres is `services.embedded.EmbeddedPostgres` (restarted with a fast shutdown). Redis is the
-binary `services.embedded` uses, started here on a fixed port so that a killed Redis comes back
-where the workers and relays look for it (`EmbeddedRedis` picks a new port when restarted).
+Postgres is `services.embedded.EmbeddedPostgres` (restarted with a fast shutdown), Redis is
+`services.embedded.EmbeddedRedis` (killed and started again on the same socket).
 """
 
 from __future__ import annotations
 
 import contextlib
-import signal
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +16,7 @@ import redis
 
 from services.db.migrate import migrate
 from services.db.namespace import DEFAULT_SCHEMA, in_schema
-from services.embedded import EmbeddedPostgres, free_port, redis_server_binary
+from services.embedded import EmbeddedPostgres, EmbeddedRedis
 
 
 @dataclass
@@ -50,61 +47,35 @@ class Postgres:
 
 @dataclass
 class Redis:
+    """The embedded Redis (Unix socket, password, AOF on as production runs it, DESIGN §6). Its
+    socket path depends only on its folder, so a killed Redis comes back where the workers and
+    relays look for it."""
+
     root: Path
-    port: int = 0
-    process: subprocess.Popen[bytes] | None = None
+    server: EmbeddedRedis = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.server = EmbeddedRedis(self.root)
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return self.server.url()
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.server.process
 
     def start(self) -> str:
-        """Start (again) on the same port; AOF on, as production runs it (DESIGN §6)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.port = self.port or free_port()
-        args = [
-            str(redis_server_binary()),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.root),
-            "--save", "",
-            "--appendonly", "yes",
-            "--maxmemory-policy", "noeviction",
-            "--logfile", str(self.root / "redis.log"),
-        ]  # fmt: skip
-        self.process = subprocess.Popen(args, start_new_session=True)
-        deadline = time.monotonic() + 20
-        while not self.answers():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Redis did not start on port {self.port}")
-            time.sleep(0.05)
-        return self.url
-
-    def answers(self) -> bool:
-        try:
-            client = redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
-            with contextlib.closing(client):
-                return bool(client.ping())
-        except redis.RedisError:
-            return False
+        """Start (again) on the same socket with the same password."""
+        return self.server.start(appendonly=True)
 
     def kill(self) -> None:
-        if self.process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-            self.process = None
+        self.server.kill()
 
     def flush(self) -> None:
-        client = redis.Redis(port=self.port, socket_timeout=5)
+        client = redis.Redis.from_url(self.url, socket_timeout=5)
         with contextlib.closing(client):
             client.flushall()
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-            self.process = None
+        self.server.stop()

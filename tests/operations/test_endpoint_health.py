@@ -12,7 +12,7 @@ import pytest
 from services.config import Settings
 from services.domain.errors import NotFound
 from services.endpoint_health import enable, list_endpoints, record_outcomes
-from services.endpoints.spec import public_url
+from services.masking import public_url
 from tests.operations.outbox_rows import deliveries_of, make_event
 from workers.relay import claim
 

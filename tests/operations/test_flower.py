@@ -159,3 +159,26 @@ def test_flower_recover_counts_and_an_unknown_id_fails_the_task_with_its_message
     failed = wait_for(lambda: _task_info(flower, unknown.json()["task-id"]), what="redeliver")
     assert failed["state"] == "FAILURE"
     assert "no delivery with id 987654" in failed["exception"]
+
+
+def test_flower_metrics_need_the_login_and_the_healthcheck_says_only_ok(
+    flower_config: Callable[[str], tuple[Path, Settings, int]],
+    processes_factory: Callable[[Path], Processes],
+) -> None:
+    config, _, port = flower_config("http://127.0.0.1:9/never-called")
+    procs = processes_factory(config)
+    procs.worker()
+    _, flower = _start_flower(procs, port)
+
+    anonymous = requests.get(f"{flower}/metrics", timeout=10)
+    wrong = requests.get(f"{flower}/metrics", auth=(FLOWER_AUTH[0], "wrong"), timeout=10)
+    logged_in = requests.get(f"{flower}/metrics", auth=FLOWER_AUTH, timeout=10)
+    health = requests.get(f"{flower}/healthcheck", timeout=10)
+
+    assert anonymous.status_code == 401
+    assert anonymous.headers["WWW-Authenticate"].startswith("Basic")
+    assert "flower_worker_online" not in anonymous.text
+    assert wrong.status_code == 401
+    assert logged_in.status_code == 200 and "flower_worker_online{" in logged_in.text
+    # open on purpose (orchestrator probes carry no secret): a constant, nothing about workers
+    assert (health.status_code, health.text) == (200, "OK")

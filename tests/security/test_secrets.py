@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -166,6 +167,8 @@ def test_secrets_appear_in_no_log_message_metric_or_task(
         "peer private key": peer_private,
         "preshared key": psk,
     }
+    if urlsplit(redis_url).password:  # the embedded Redis's generated password
+        secrets["Redis password"] = urlsplit(redis_url).password or ""
 
     procs = processes_factory(path)
     api = f"http://127.0.0.1:{api_port}"
