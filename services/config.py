@@ -145,10 +145,11 @@ ENDPOINT_KEYS: tuple[Key, ...] = (
     Key("endpoint", "events", v.names(EVENTS, "event"), ""),  # empty = all
     Key("endpoint", "entities", v.names(ENTITIES, "entity"), ""),  # empty = all
     Key("endpoint", "headers", v.headers, ""),
-    Key("endpoint", "signing_key", v.stripped, ""),
+    Key("endpoint", "signing_key", v.signing_key, ""),
     Key("endpoint", "propagate_trace", v.boolean, False),
 )
 ENDPOINT_INHERITS = ("timeout", "retry_schedule", "max_in_flight", "signing_secret")
+_INHERITED = (*ENDPOINT_INHERITS, "headers")  # webhook.headers: merged under the endpoint's
 
 # fmt: on
 _BY_NAME = {key.dotted: key for key in KEYS}
@@ -174,7 +175,12 @@ class Endpoint:
     max_in_flight: int = default("webhook.max_in_flight")
     events: frozenset[str] = default("endpoint.events")  # empty = all
     entities: frozenset[str] = default("endpoint.entities")  # empty = all
+    headers: tuple[tuple[str, str], ...] = default("endpoint.headers")  # values are secrets
+    signing_key: str = default("endpoint.signing_key")  # whsk_...: Ed25519 `v1a,` signatures
     propagate_trace: bool = default("endpoint.propagate_trace")  # send W3C traceparent
+    # Runtime endpoints (services/endpoints/): rotated-out secrets and where it comes from.
+    previous_secrets: tuple[tuple[str, float], ...] = ()  # (whsec_..., valid until, Unix s)
+    source: str = "config"  # "config" (the file) or "api" (stored in Postgres)
 
     def wants(self, event: str, entity: str) -> bool:
         return (not self.events or event in self.events) and (
@@ -221,6 +227,11 @@ class Statistics:
 @dataclass(frozen=True)
 class Webhook:
     endpoints: tuple[Endpoint, ...] = ()
+    # webhook.<ENDPOINT_INHERITS> and webhook.headers: what an endpoint (from the file or the
+    # endpoints API) leaves unset
+    inherited: Mapping[str, Any] = field(
+        default_factory=lambda: {name: default(f"webhook.{name}") for name in _INHERITED}
+    )
     include_secrets: bool = default("webhook.include_secrets")
     peer_state_format: str = default("webhook.peer_state_format")
     retention: float = default("webhook.retention")
@@ -331,43 +342,75 @@ def _section(cls: type[Any], values: Mapping[str, Any], section: str, **extra: A
 
 def _endpoints(given: Any, values: Mapping[str, Any]) -> list[tuple[str, Endpoint]]:
     """The endpoint made from webhook.url, then each of webhook.endpoints, with its URL's key."""
-    inherited = {name: values[f"webhook.{name}"] for name in ENDPOINT_INHERITS}
+    inherited = inherited_by_endpoints(values)
     found: list[tuple[str, Endpoint]] = []
     if values["webhook.url"]:
         authentication = values["webhook.authentication"] or values["webhook.secret"]
         endpoint = _build_endpoint(
-            DEFAULT_ENDPOINT, values["webhook.url"], authentication, inherited, {}
+            DEFAULT_ENDPOINT, values["webhook.url"], authentication, inherited, {}, "webhook"
         )
         found.append(("webhook.url", endpoint))
     if given is None:
         given = []
     if not isinstance(given, list):
         raise ConfigError("webhook.endpoints", "must be a list of endpoints")
-    inherits = {name: _BY_NAME[f"webhook.{name}"] for name in ENDPOINT_INHERITS}
     for index, item in enumerate(given):
         where = f"webhook.endpoints[{index}]"
         if not isinstance(item, dict):
             raise ConfigError(where, "must be a mapping with at least name and url")
-        refuse_unknown(where, item, set(_ENDPOINT_BY_NAME) | set(ENDPOINT_INHERITS))
-        own = {k.name: k.read(item.get(k.name), {}, where) for k in ENDPOINT_KEYS}
-        for name, key in inherits.items():
-            own[name] = key.read(item[name], {}, where) if item.get(name) is not None else None
-        if not own["url"]:
-            raise ConfigError(f"{where}.url", "is required")
-        if any(e.name == own["name"] for _, e in found):
-            raise ConfigError(f"{where}.name", f"endpoint name {own['name']!r} is used twice")
-        overrides = {k: val for k, val in own.items() if val is not None}
-        authentication = own["authentication"] or own["secret"]
-        endpoint = _build_endpoint(own["name"], own["url"], authentication, inherited, overrides)
+        endpoint = endpoint_from(item, inherited, where)
+        if any(e.name == endpoint.name for _, e in found):
+            raise ConfigError(f"{where}.name", f"endpoint name {endpoint.name!r} is used twice")
         found.append((f"{where}.url", endpoint))
     return found
 
 
+def inherited_by_endpoints(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What an endpoint leaves unset: webhook.<ENDPOINT_INHERITS>, and webhook.headers."""
+    return {name: values[f"webhook.{name}"] for name in _INHERITED}
+
+
+def endpoint_from(item: Mapping[str, Any], inherited: Mapping[str, Any], where: str) -> Endpoint:
+    """One entry of webhook.endpoints (its config keys) -> Endpoint, errors naming `where.key`.
+
+    The config file and the endpoints API (services/endpoints/spec.py) both build through here,
+    so a value is refused the same way whichever way it arrives.
+    """
+    refuse_unknown(where, item, set(_ENDPOINT_BY_NAME) | set(ENDPOINT_INHERITS))
+    own = {k.name: k.read(item.get(k.name), {}, where) for k in ENDPOINT_KEYS}
+    for name in ENDPOINT_INHERITS:
+        key = _BY_NAME[f"webhook.{name}"]
+        own[name] = key.read(item[name], {}, where) if item.get(name) is not None else None
+    if not own["url"]:
+        raise ConfigError(f"{where}.url", "is required")
+    own["headers"] = merge_headers(inherited.get("headers", ()), own["headers"])
+    overrides = {k: val for k, val in own.items() if val is not None}
+    authentication = own["authentication"] or own["secret"]
+    return _build_endpoint(own["name"], own["url"], authentication, inherited, overrides, where)
+
+
+def merge_headers(
+    defaults: tuple[tuple[str, str], ...], own: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
+    """The endpoint's headers over webhook.headers (names compare case-insensitively)."""
+    mine = {n.lower() for n, _ in own}
+    return tuple((n, val) for n, val in defaults if n.lower() not in mine) + own
+
+
 def _build_endpoint(
-    name: str, url: str, authentication: str, inherited: Mapping[str, Any], own: Mapping[str, Any]
+    name: str,
+    url: str,
+    authentication: str,
+    inherited: Mapping[str, Any],
+    own: Mapping[str, Any],
+    where: str,
 ) -> Endpoint:
     merged = {**inherited, **own, "name": name, "url": url, "authentication": authentication}
-    return Endpoint(**{f.name: merged[f.name] for f in fields(Endpoint) if f.name in merged})
+    endpoint = Endpoint(**{f.name: merged[f.name] for f in fields(Endpoint) if f.name in merged})
+    refused = v.owned_header(endpoint.headers, bool(authentication), endpoint.propagate_trace)
+    if refused:
+        raise ConfigError(f"{where}.headers", refused)
+    return endpoint
 
 
 def _database(values: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, str]:
@@ -409,7 +452,13 @@ def load_settings(
     endpoints = _endpoints((data.get("webhook") or {}).get("endpoints"), values)
     if resolve_hosts:
         check_hosts_resolve([(key, endpoint.url) for key, endpoint in endpoints])
-    webhook = _section(Webhook, values, "webhook", endpoints=tuple(e for _, e in endpoints))
+    webhook = _section(
+        Webhook,
+        values,
+        "webhook",
+        endpoints=tuple(e for _, e in endpoints),
+        inherited=inherited_by_endpoints(values),
+    )
     return Settings(
         core=_section(Core, values, "core"),
         advanced=_section(Advanced, values, "advanced"),

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from services.db.namespace import schema_problem
 from services.durations import format_duration, parse_duration
 from services.masking import public_url
+from services.signing_keys import check_signing_key
 
 Coerce = Callable[[Any], Any]
 
@@ -269,15 +270,51 @@ def signing_secret(value: Any) -> str:
     return given
 
 
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")  # an RFC 9110 token
+# Sent by the service itself (or hop-by-hop): an endpoint's `headers` may not set them.
+_OWNED_HEADERS = frozenset(
+    {"content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection"}
+)
+
+
 def headers(value: Any) -> tuple[tuple[str, str], ...]:
-    """A mapping of header name to value, as sorted pairs (hashable, frozen)."""
+    """A mapping of header name to value, as sorted pairs (hashable, frozen). Names are HTTP
+    tokens, values one line; a message names the header, never its value (a secret)."""
     if value is None or value == "":
         return ()
     if not isinstance(value, dict):
         raise ValueError("must be a mapping of header name to value")
     pairs = []
     for name, given in value.items():
+        name = str(name).strip()
+        if not _HEADER_NAME.match(name):
+            raise ValueError(f"{name!r} is not a valid header name")
         if isinstance(given, dict | list) or given is None:
             raise ValueError(f"header {name!r} must have a string value")
-        pairs.append((str(name), str(given)))
+        if any(c in str(given) for c in "\r\n\x00"):
+            raise ValueError(f"header {name!r} must have a one-line value")
+        pairs.append((name, str(given)))
     return tuple(sorted(pairs))
+
+
+def owned_header(
+    pairs: tuple[tuple[str, str], ...], authentication: bool, propagate_trace: bool
+) -> str:
+    """Why one of `pairs` may not be set (the service sends that header itself), or ""."""
+    for name, _ in pairs:
+        lower = name.lower()
+        if lower in _OWNED_HEADERS or lower.startswith("webhook-"):
+            return f"{name} is set by wg-webhooks itself and cannot be overridden"
+        if lower == "authorization" and authentication:
+            return "Authorization is sent from authentication: set one or the other"
+        if lower == "traceparent" and propagate_trace:
+            return "traceparent is sent by propagate_trace: set one or the other"
+    return ""
+
+
+def signing_key(value: Any) -> str:
+    """Empty, or a Standard Webhooks Ed25519 key: whsk_ followed by base64 (32 or 64 bytes)."""
+    given = str(value).strip()
+    if given:
+        check_signing_key(given)
+    return given

@@ -8,6 +8,7 @@ dropped or marked dead) until an operator enables it again. `disable_after: 0` n
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,8 +21,13 @@ from services.db.queries import query
 from services.domain import validation
 from services.domain.errors import NotFound
 from services.durations import format_duration
+from services.endpoints import live
+from services.endpoints.rotation import active_secrets
 from services.masking import public_url
 from services.payloads.gotime import go_time_or_none
+from services.signing_keys import public_key
+
+MASK = "***"
 
 
 class Counts(NamedTuple):
@@ -74,7 +80,7 @@ class EndpointState:
     @property
     def state(self) -> str:
         if self.endpoint is None:
-            return "not configured"
+            return "removed"
         return "disabled" if self.disabled_at is not None else "enabled"
 
     def to_json(self) -> dict[str, Any]:
@@ -83,6 +89,7 @@ class EndpointState:
             "Name": self.name,
             "Url": public_url(endpoint.url) if endpoint is not None else None,
             "Configured": endpoint is not None,
+            **settings_json(endpoint),
             "Enabled": self.disabled_at is None,
             "Events": sorted(endpoint.events) if endpoint is not None else [],
             "Entities": sorted(endpoint.entities) if endpoint is not None else [],
@@ -97,13 +104,32 @@ class EndpointState:
         }
 
 
+def settings_json(endpoint: Endpoint | None) -> dict[str, Any]:
+    """An endpoint's settings as the API shows them: secrets masked or counted, never shown."""
+    if endpoint is None:  # removed: its deliveries and health remain, waiting under its name
+        return {"Source": None, "Removed": True}
+    return {
+        "Source": endpoint.source,
+        "Removed": False,
+        "Timeout": format_duration(endpoint.timeout),
+        "RetrySchedule": [format_duration(step) for step in endpoint.retry_schedule],
+        "MaxInFlight": endpoint.max_in_flight,
+        "Authentication": MASK if endpoint.authentication else "",
+        "Headers": {name: MASK for name, _ in endpoint.headers},
+        "SigningSecrets": len(active_secrets(endpoint, time.time())),
+        "SigningPublicKey": public_key(endpoint.signing_key) if endpoint.signing_key else "",
+        "PropagateTrace": endpoint.propagate_trace,
+    }
+
+
 def list_endpoints(conn: Connection[Any], settings: Settings) -> list[EndpointState]:
-    """Every configured endpoint, then any other that still has health or deliveries."""
+    """Every endpoint (the config file's, then the runtime ones), then any other that still
+    has health or deliveries: a removed one."""
     health = {row[0]: row[1:] for row in conn.execute(query("endpoint_health")).fetchall()}
     backlog: dict[str, dict[str, int]] = {}
     for name, status, count in conn.execute(query("endpoint_backlog")).fetchall():
         backlog.setdefault(name, {})[status] = count
-    configured = {e.name: e for e in settings.webhook.endpoints}
+    configured = {e.name: e for e in live.current(conn, settings)}
     names = list(configured) + sorted((set(health) | set(backlog)) - set(configured))
     states = []
     for name in names:
@@ -143,7 +169,7 @@ def enable(conn: Connection[Any], settings: Settings, name: str) -> bool:
         raise NotFound(f"no endpoint named {name!r}{_known(settings)}") from None
     with conn.transaction():
         row = conn.execute(query("enable_endpoint"), {"name": name}).fetchone()
-    if row is None and settings.webhook.endpoint(name) is None:
+    if row is None and name not in {e.name for e in live.current(conn, settings)}:
         raise NotFound(f"no endpoint named {name!r}{_known(settings)}")
     return row is not None and row[0] is not None
 

@@ -70,13 +70,18 @@ def _signing_secrets(secret: str) -> set[str]:
 
 
 def endpoint_secrets(endpoint: Endpoint) -> set[str]:
-    """Every secret `endpoint` holds or sends: its authentication value, signing secret and
-    URL credentials. Extend this (one place) when an endpoint gains a new kind of secret."""
+    """Every secret `endpoint` holds or sends: its authentication value, every signing secret
+    (rotated-out ones too), its Ed25519 key, custom header values and URL credentials. Extend
+    this (one place) when an endpoint gains a new kind of secret."""
     found = url_secrets(endpoint.url)
     if endpoint.authentication:
         found |= _authorization_secrets(endpoint.authentication)
-    if endpoint.signing_secret:
-        found |= _signing_secrets(endpoint.signing_secret)
+    for secret in (endpoint.signing_secret, *(s for s, _ in endpoint.previous_secrets)):
+        if secret:
+            found |= _signing_secrets(secret)
+    if endpoint.signing_key:
+        found |= {endpoint.signing_key, endpoint.signing_key.removeprefix("whsk_")}
+    found |= {value for _, value in endpoint.headers}
     return {s for s in found if len(s) >= MIN_SECRET}
 
 

@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 
 from services import tracing
 from services.config import Endpoint
+from services.endpoints.rotation import active_secrets
 from services.masking import endpoint_secrets, mask_secrets
 from services.version import VERSION
 from workers import http
 from workers.outcome import Outcome, Result, classify, retry_after_of
-from workers.signing import secret_bytes, sign
+from workers.signing import signature_header
 
 USER_AGENT = f"wg-webhooks/{VERSION}"
 
@@ -52,10 +53,13 @@ def headers_for(endpoint: Endpoint, msg_id: str, body: bytes, timestamp: int) ->
     }
     if endpoint.authentication:
         headers["Authorization"] = endpoint.authentication
-    if endpoint.signing_secret:
-        headers["webhook-signature"] = sign(
-            secret_bytes(endpoint.signing_secret), msg_id, timestamp, body
-        )
+    signature = signature_header(
+        active_secrets(endpoint, timestamp), endpoint.signing_key, msg_id, timestamp, body
+    )
+    if signature:
+        headers["webhook-signature"] = signature
+    # names the service sends itself were refused when the endpoint was configured
+    headers.update(endpoint.headers)
     return headers
 
 

@@ -11,6 +11,7 @@ import logging
 
 from services import redrive
 from services.domain.errors import DomainError, Invalid
+from services.endpoints import live
 from workers import runtime
 from workers.app import app
 
@@ -41,10 +42,9 @@ def recover(since: str, endpoint: str | None = None, status: str = "dead") -> in
     """Re-drive every `status` delivery whose last change is within `since` (like "24h")."""
     seconds = redrive.since_seconds(since, "since")
     rt = runtime.current()
-    if endpoint is not None and rt.settings.webhook.endpoint(endpoint) is None:
-        names = ", ".join(e.name for e in rt.settings.webhook.endpoints) or "none"
-        raise Invalid(f"endpoint: {endpoint!r} is not configured (configured: {names})")
     with rt.pool.connection() as conn:
+        if endpoint is not None:
+            live.require_known(conn, rt.settings, endpoint, "endpoint: ")
         count = redrive.recover(conn, seconds, endpoint, status)
     log.info(
         "recovered %d %s deliveries of the last %s%s",

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +32,8 @@ from services import tracing
 from services.config import Endpoint, Settings
 from services.config_values import listen
 from services.db.queries import query
+from services.endpoints.live import LiveEndpoints
+from services.endpoints.store import CHANNEL as ENDPOINTS_CHANNEL
 from services.jobs import schedule_for
 from services.outbox import CHANNEL
 from workers import leases
@@ -64,9 +66,13 @@ class Claim:
 Publisher = Callable[[Claim], None]
 
 
-def claim(conn: Connection[Any], settings: Settings) -> list[Claim]:
-    """One short transaction: lease what is due and allowed; return one Claim per endpoint."""
-    endpoints = {e.name: e for e in settings.webhook.endpoints}
+def claim(
+    conn: Connection[Any], settings: Settings, current: Sequence[Endpoint] | None = None
+) -> list[Claim]:
+    """One short transaction: lease what is due and allowed; return one Claim per endpoint.
+
+    `current` is the endpoint set to claim for (default: the config file's)."""
+    endpoints = {e.name: e for e in (settings.webhook.endpoints if current is None else current)}
     if not endpoints:
         return []
     with conn.transaction():
@@ -154,8 +160,8 @@ def reclaim_expired(conn: Connection[Any]) -> int:
         return len(conn.execute(query("reclaim_expired")).fetchall())
 
 
-def seconds_until_next_due(conn: Connection[Any], settings: Settings) -> float | None:
-    names = [e.name for e in settings.webhook.endpoints]
+def seconds_until_next_due(conn: Connection[Any], endpoints: Sequence[Endpoint]) -> float | None:
+    names = [e.name for e in endpoints]
     with conn.transaction():
         row = conn.execute(query("next_due"), {"endpoints": names}).fetchone()
     if row is None or row[0] is None:
@@ -182,6 +188,7 @@ class Relay:
         self.publish = publish or celery_publisher()
         self.stopping = threading.Event()
         self.retention = Retention(settings)
+        self.live = LiveEndpoints(settings)
         # a relay given its own publisher (tests) has no queue to watch
         watch = publish is None and bool(settings.redis_url)
         self.queue = QueueWatch(settings.redis_url) if watch else None
@@ -216,6 +223,7 @@ class Relay:
             psycopg.connect(dsn, application_name=name) as conn,
         ):
             listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
+            listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(ENDPOINTS_CHANNEL)))
             no_fsync_wait(conn)
             last_reclaim = 0.0
             while not self.stopping.is_set():
@@ -225,8 +233,9 @@ class Relay:
                 if time.monotonic() - last_reclaim >= RECLAIM_EVERY:
                     self._recover(conn)
                     last_reclaim = time.monotonic()
+                self._refresh_endpoints(conn)
                 began = tracing.now_ns()
-                claims = claim(conn, self.settings)
+                claims = claim(conn, self.settings, self.live.all)
                 if claims:  # a span per round that claimed something (not per idle poll)
                     count = sum(len(c.ids) for c in claims)
                     with tracing.span("relay claim", {"wg_webhooks.deliveries": count},
@@ -245,6 +254,13 @@ class Relay:
                 # or for an earlier event of its key, and the worker that frees either NOTIFYs.
                 self._wait(listen, conn)
 
+    def _refresh_endpoints(self, conn: Connection[Any]) -> None:
+        """Pick up endpoints added, changed or removed through the API (one row read)."""
+        with conn.transaction():
+            changed = self.live.refresh(conn)
+        if changed:
+            log.info("endpoints now: %s", ", ".join(e.name for e in self.live.all) or "(none)")
+
     def _recover(self, conn: Connection[Any]) -> None:
         """Work that a dead worker or a lost queue holds: pending again, at once."""
         if self.queue is not None and self.queue.lost():
@@ -261,7 +277,7 @@ class Relay:
 
     def _filled_a_batch(self, claims: list[Claim]) -> bool:
         for claimed in claims:
-            endpoint = self.settings.webhook.endpoint(claimed.endpoint)
+            endpoint = self.live.get(claimed.endpoint)
             if endpoint is None:
                 continue
             if len(claimed.ids) >= batch_size(endpoint, self.settings.webhook.batch_size):
@@ -287,7 +303,7 @@ class Relay:
         """Nothing was claimable: sleep until a NOTIFY (new event, freed capacity), the next
         retry's due time, or the poll interval, whichever comes first."""
         timeout = self.settings.webhook.poll_interval
-        due = seconds_until_next_due(conn, self.settings)
+        due = seconds_until_next_due(conn, self.live.all)
         if due is not None and due > 0:
             # due == 0 with nothing claimed means the due rows wait for capacity or for an
             # earlier event of their key: a worker's NOTIFY will say when that changes

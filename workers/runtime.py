@@ -14,12 +14,14 @@ from psycopg_pool import ConnectionPool
 
 from services.config import Settings, load_settings
 from services.db.pool import make_pool
+from services.endpoints.live import LiveEndpoints
 
 
 @dataclass
 class Runtime:
     settings: Settings
     pool: ConnectionPool[Connection[Any]]
+    endpoints: LiveEndpoints  # the config's and the runtime ones, refreshed at each lease start
 
 
 _lock = threading.Lock()
@@ -51,7 +53,7 @@ def _open() -> None:
         raise RuntimeError("DATABASE_URL is not set (the CLI sets it when it starts a worker)")
     pool = make_pool(settings.database_dsn, min_size=1, max_size=8, name="wg-webhooks-worker")
     pool.open(wait=True, timeout=30)
-    _runtime = Runtime(settings, pool)
+    _runtime = Runtime(settings, pool, LiveEndpoints(settings))
     _runtime_pid = os.getpid()
 
 

@@ -54,6 +54,10 @@ def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str
                 "lease_seconds": leases.STARTED_SECONDS,  # short: the heartbeat renews it
             },
         ).fetchall()
+        # After the lease is ours: a change committed before it (a removal, a new URL) is seen
+        # here, so nothing is POSTed to a URL its endpoint no longer has.
+        if rows:
+            rt.endpoints.refresh(conn)
         conn.commit()
     return rows
 
@@ -67,10 +71,13 @@ def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
     sent: list[Sent] = []
     counts: dict[str, tuple[int, int]] = {}
     for endpoint_name, jobs in by_endpoint.items():
-        endpoint = rt.settings.webhook.endpoint(endpoint_name)
+        endpoint = rt.endpoints.get(endpoint_name)
         if endpoint is None:
+            _give_back(rt, [j.delivery_id for j in jobs], run_token)
             log.warning(
-                "endpoint %s is no longer configured; its leases will expire", endpoint_name
+                "endpoint %s was removed: %d deliveries wait for it (nothing sent)",
+                endpoint_name,
+                len(jobs),
             )
             continue
         results = send_batch(
@@ -99,6 +106,15 @@ def _deliver_rows(rt: runtime.Runtime, rows: list[Any], run_token: str) -> int:
             log.warning("database unavailable recording results (%s); retrying", _short(exc))
             time.sleep(pause)
     return 0
+
+
+def _give_back(rt: runtime.Runtime, ids: list[int], run_token: str) -> None:
+    """Pending again at once, unsent: they wait, by name, for their endpoint to come back."""
+    try:
+        with rt.pool.connection() as conn, conn.transaction():
+            conn.execute(query("release_rows"), {"ids": ids, "token": run_token})
+    except psycopg.OperationalError as exc:
+        log.warning("could not give back leases (%s); they will expire", _short(exc))
 
 
 def _log_attempt(endpoint_name: str, sent: Sent) -> None:

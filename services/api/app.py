@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from services.api import (
     docs,
+    endpoints,
     errors,
     health,
     ingest,
@@ -65,6 +66,7 @@ def create_app(settings: Settings, pool: ConnectionPool[Connection[Any]] | None 
     app.include_router(interfaces.router)
     app.include_router(peers.router)
     app.include_router(metrics.router)
+    app.include_router(endpoints.router)
     app.include_router(provisioning.router)
     app.include_router(webhooks.router)
     app.include_router(ingest.router)

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services import endpoint_health, redrive
 from services.api.auth import require_admin
-from services.api.errors import ApiError
 from services.api.state import state_of
+from services.endpoints import live
 
 router = APIRouter(
     prefix="/api/v1/webhooks", tags=["Webhooks"], dependencies=[Depends(require_admin)]
@@ -37,6 +37,9 @@ class _DeliveryFields(BaseModel):
     CreatedAt: str
     DeliveredAt: str | None
     UpdatedAt: str = Field(description="its last state change (what `since` filters on)")
+    EndpointRemoved: bool = Field(
+        False, description="its endpoint was removed: it waits, unsent, for one of that name"
+    )
 
 
 class Delivery(_DeliveryFields):
@@ -77,6 +80,23 @@ class EndpointHealth(BaseModel):
     Name: str
     Url: str | None = Field(description="without user info or query (they may hold secrets)")
     Configured: bool
+    Source: Literal["config", "api"] | None = Field(
+        description="config: from the config file, read-only here; api: created at runtime; "
+        "null: removed (its deliveries wait under its name)"
+    )
+    Removed: bool
+    Timeout: str | None = None
+    RetrySchedule: list[str] | None = None
+    MaxInFlight: int | None = None
+    Authentication: str | None = Field(None, description='"***" when set: never shown')
+    Headers: dict[str, str] | None = Field(None, description="names only; values are ***")
+    SigningSecrets: int | None = Field(
+        None, description="whsec_ secrets signing now (the current one and those in grace)"
+    )
+    SigningPublicKey: str | None = Field(
+        None, description="whpk_ key receivers verify v1a signatures with"
+    )
+    PropagateTrace: bool | None = None
     Enabled: bool
     Events: list[str]
     Entities: list[str]
@@ -104,16 +124,20 @@ def list_deliveries(
 ) -> list[dict[str, Any]]:
     """Deliveries newest first (the same list as `wg-webhooks deliveries list --json`)."""
     seconds = redrive.since_seconds(since, "since") if since is not None else None
-    with state_of(request).pool.connection() as conn:
+    state = state_of(request)
+    with state.pool.connection() as conn:
         filters = redrive.Filters(status, endpoint, entity, identifier, seconds, limit)
-        return [d.to_json() for d in redrive.list_deliveries(conn, filters)]
+        found = [d.to_json() for d in redrive.list_deliveries(conn, filters)]
+        return live.mark_removed(conn, state.settings, found)
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail)
 def show_delivery(delivery_id: int, request: Request) -> dict[str, Any]:
     """One delivery with every recorded attempt and its response excerpt."""
-    with state_of(request).pool.connection() as conn:
-        return redrive.get_delivery(conn, delivery_id).to_json()
+    state = state_of(request)
+    with state.pool.connection() as conn:
+        detail = redrive.get_delivery(conn, delivery_id).to_json()
+        return live.mark_removed(conn, state.settings, [detail])[0]
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", response_model=Delivery)
@@ -131,10 +155,9 @@ def recover(body: RecoverIn, request: Request) -> dict[str, Any]:
     """Re-drive every delivery of `Status` (dead) whose last change is within `Since`."""
     state = state_of(request)
     seconds = redrive.since_seconds(body.Since, "Since")
-    if body.Endpoint is not None and state.settings.webhook.endpoint(body.Endpoint) is None:
-        names = ", ".join(e.name for e in state.settings.webhook.endpoints) or "none"
-        raise ApiError(400, f"Endpoint: {body.Endpoint!r} is not configured (configured: {names})")
     with state.pool.connection() as conn:
+        if body.Endpoint is not None:
+            live.require_known(conn, state.settings, body.Endpoint, "Endpoint: ")
         count = redrive.recover(conn, seconds, body.Endpoint, body.Status)
     return {"Count": count, "Since": body.Since, "Endpoint": body.Endpoint, "Status": body.Status}
 

@@ -17,6 +17,7 @@ from services.cli.operator_session import (
     limit_argument,
 )
 from services.cli.text_output import clip, print_json, relative, render_table
+from services.endpoints import live
 
 EXCERPT = 1000  # characters of a response body `show` prints (`--json` has all that is kept)
 
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @failing_as_exit_code
 def run(args: argparse.Namespace) -> int:
-    with database(args.config) as (_, conn):
+    with database(args.config) as (settings, conn):
         if args.action == "show":
             detail = redrive.get_delivery(conn, args.id)
             if args.json:
@@ -67,12 +68,13 @@ def run(args: argparse.Namespace) -> int:
             limit=args.limit,
         )
         deliveries = redrive.list_deliveries(conn, filters)
+        removed = live.removed_endpoints(conn, settings, {d.endpoint for d in deliveries})
     if args.json:
-        print_json([d.to_json() for d in deliveries])
+        print_json([{**d.to_json(), "EndpointRemoved": d.endpoint in removed} for d in deliveries])
     elif not deliveries:
         print("no deliveries match", file=sys.stderr)
     else:
-        print(format_list(deliveries))
+        print(format_list(deliveries, removed))
     return 0
 
 
@@ -91,14 +93,17 @@ def _next(delivery: redrive.Delivery, now: datetime) -> str:
     return "now" if due <= now else relative(due, now)
 
 
-def format_list(deliveries: Sequence[redrive.Delivery]) -> str:
+def format_list(
+    deliveries: Sequence[redrive.Delivery], removed: frozenset[str] = frozenset()
+) -> str:
+    """One row each; an endpoint that was removed shows as `NAME (removed)`."""
     now = datetime.now(UTC)
     headers = ("ID", "STATUS", "ENDPOINT", "EVENT", "ENTITY", "IDENTIFIER", "ATTEMPTS", "LAST")
     rows = [
         (
             str(d.id),
             d.status,
-            d.endpoint,
+            f"{d.endpoint} (removed)" if d.endpoint in removed else d.endpoint,
             d.event,
             d.entity,
             clip(d.identifier, 40),

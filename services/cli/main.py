@@ -25,7 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "redeliver": ("redeliver_cmd", "put deliveries back to pending, due now"),
     "recover": ("recover_cmd", "bulk re-drive deliveries in a time window"),
     "reconcile": ("reconcile_cmd", "compare with a running wg-portal and apply each difference"),
-    "endpoints": ("endpoints_cmd", "show endpoints and their health; enable a disabled one"),
+    "endpoints": (
+        "endpoints_cmd",
+        "list, add, update, remove endpoints; rotate a secret; enable one",
+    ),
 }
 
 

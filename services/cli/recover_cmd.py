@@ -9,13 +9,13 @@ from typing import TextIO
 
 from services import redrive
 from services.cli.operator_session import (
-    CommandFailed,
     database,
     duration_argument,
     failing_as_exit_code,
     filter_argument,
 )
 from services.durations import format_duration
+from services.endpoints import live
 
 # Fewer rows than this finish before a bar would be worth looking at.
 PROGRESS_MIN_ROWS = 1000
@@ -69,11 +69,8 @@ class ProgressBar:
 def run(args: argparse.Namespace) -> int:
     bar = ProgressBar(sys.stderr)
     with database(args.config) as (settings, conn):
-        if args.endpoint is not None and settings.webhook.endpoint(args.endpoint) is None:
-            names = ", ".join(e.name for e in settings.webhook.endpoints) or "none"
-            raise CommandFailed(
-                f"endpoint {args.endpoint!r} is not configured (configured: {names})"
-            )
+        if args.endpoint is not None:
+            live.require_known(conn, settings, args.endpoint, "endpoint ")
         try:
             count = redrive.recover(conn, args.since, args.endpoint, args.status, progress=bar)
         finally:

@@ -12,6 +12,7 @@ from services.config import Settings
 from services.console import listing, overview, redaction, sent
 from services.console.web import PREFIX, ConsoleRoute, Operator, current_operator, redirect, render
 from services.db.queries import query
+from services.endpoints import live
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
 Signed = Annotated[Operator, Depends(current_operator)]
@@ -51,7 +52,7 @@ def deliveries_page(request: Request, _: Signed, before: int | None = None) -> R
     filter_ = listing.Filter.from_params(request.query_params)
     with state.pool.connection() as conn:
         found = listing.page(conn, filter_, before)
-    masked = redaction.known_secrets(state.settings)
+        masked = redaction.known_secrets(state.settings, live.current(conn, state.settings))
     return render(
         request,
         "deliveries.html",
@@ -72,9 +73,9 @@ def delivery_page(request: Request, delivery_id: int, _: Signed, notice: str = "
     with state.pool.connection() as conn:
         detail = redrive.get_delivery(conn, delivery_id)
         row = conn.execute(query("console_event_body"), {"id": delivery_id}).fetchone()
+        masked = redaction.known_secrets(state.settings, live.current(conn, state.settings))
     body = row[0] if row is not None else ""
     settings = state.settings
-    masked = redaction.known_secrets(settings)
     endpoint = settings.webhook.endpoint(detail.delivery.endpoint)
     return render(
         request,

@@ -9,22 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from services.config import Settings
+from services.config import Endpoint, Settings
+from services.masking import endpoint_secrets
 
 MASK = "••••••"
 _SHORTEST = 4  # shorter "secrets" would mask ordinary words
 
 
-def known_secrets(settings: Settings) -> frozenset[str]:
-    """Every secret in the settings, and the token part of each `Scheme token` and `whsec_`."""
+def known_secrets(
+    settings: Settings, endpoints: Iterable[Endpoint] | None = None
+) -> frozenset[str]:
+    """Every secret in the settings and in `endpoints` (default: the config file's; pass the
+    runtime ones too, services.endpoints.live.current), and the token part of each
+    `Scheme token`, `whsec_` and `whsk_`."""
     values = [settings.core.admin_api_token, settings.core.admin_password]
     values.append(settings.flower_basic_auth.partition(":")[2])
     values += [settings.ingest.authentication, settings.portal.api_token]
-    for endpoint in settings.webhook.endpoints:
-        values += [endpoint.authentication, endpoint.signing_secret]
+    for endpoint in settings.webhook.endpoints if endpoints is None else endpoints:
+        values += sorted(endpoint_secrets(endpoint))  # the one list (services.masking)
     found: set[str] = set()
     for value in values:
-        for part in (value, value.partition(" ")[2], value.removeprefix("whsec_")):
+        for part in (
+            value,
+            value.partition(" ")[2],
+            value.removeprefix("whsec_"),
+            value.removeprefix("whsk_"),
+        ):
             if len(part.strip()) >= _SHORTEST:
                 found.add(part.strip())
     return frozenset(found)

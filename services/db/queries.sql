@@ -1,15 +1,22 @@
 -- name: record_event
--- Lock the ordering key (ids follow commit order per key), insert the event, fan out, wake relays.
+-- Lock the ordering key (ids follow commit order per key), insert the event, fan out to the
+-- given config endpoints and to every runtime endpoint that wants it, wake relays.
 WITH key_lock AS (
     SELECT pg_advisory_xact_lock(hashtextextended(%(ordering_key)s, 0))
 ), new_event AS (
     INSERT INTO webhook_events (event, entity, identifier, body, trace_context)
     SELECT %(event)s, %(entity)s, %(identifier)s, %(body)s, %(trace_context)s FROM key_lock
     RETURNING id
+), targets AS (
+    SELECT unnest(%(endpoints)s::text[]) AS target
+    UNION
+    SELECT name FROM webhook_runtime_endpoints
+    WHERE (events = '{}' OR %(event)s = ANY(events))
+      AND (entities = '{}' OR %(entity)s = ANY(entities))
 ), fan_out AS (
     INSERT INTO webhook_deliveries (event_id, endpoint, ordering_key)
     SELECT new_event.id, target, %(ordering_key)s
-    FROM new_event, unnest(%(endpoints)s::text[]) AS target
+    FROM new_event, targets
     RETURNING id
 )
 SELECT new_event.id,
@@ -81,6 +88,13 @@ RETURNING d.id, d.endpoint, d.lease_token;
 UPDATE webhook_deliveries
 SET status = 'pending', lease_token = NULL, lease_expires_at = NULL, updated_at = clock_timestamp()
 WHERE lease_token = %(token)s AND status = 'leased';
+
+-- name: release_rows
+-- A worker gives back rows it will not send (their endpoint was removed): pending, unsent.
+UPDATE webhook_deliveries
+SET status = 'pending', lease_token = NULL, lease_expires_at = NULL, lease_started = false,
+    updated_at = clock_timestamp()
+WHERE id = ANY(%(ids)s::bigint[]) AND lease_token = %(token)s AND status = 'leased';
 
 -- name: release_queued
 -- The queue was lost (Redis restarted empty or flushed): leases no worker has started had their

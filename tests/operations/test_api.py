@@ -295,5 +295,7 @@ def test_the_openapi_document_lists_the_webhook_routes(
         f"{BASE}/deliveries/{{delivery_id}}/redeliver",
         f"{BASE}/recover",
         f"{BASE}/endpoints",
+        f"{BASE}/endpoints/{{name}}",
         f"{BASE}/endpoints/{{name}}/enable",
+        f"{BASE}/endpoints/{{name}}/rotate-secret",
     }

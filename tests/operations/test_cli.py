@@ -253,9 +253,9 @@ def test_endpoints_list_and_enable(
     listed = wg_webhooks(config, "endpoints", "list")
     assert listed.returncode == 0, listed.stderr
     rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[1:3]}
-    assert rows["default"][1:5] == ["enabled", "http://127.0.0.1:9/a", "1", "0"]
-    assert rows["billing"][1:5] == ["disabled", "http://127.0.0.1:9/b", "1", "0"]
-    assert rows["billing"][6:8] == ["6d", "ago"]  # failing since
+    assert rows["default"][1:6] == ["config", "enabled", "http://127.0.0.1:9/a", "1", "0"]
+    assert rows["billing"][1:6] == ["config", "disabled", "http://127.0.0.1:9/b", "1", "0"]
+    assert rows["billing"][7:9] == ["6d", "ago"]  # failing since
     assert re.search(r"^billing: disabled (now|\d+s ago): nothing but failures for 120h$",
                      listed.stdout, re.MULTILINE)  # fmt: skip
 
