@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from services.config import Endpoint, Settings
-from services.masking import endpoint_secrets
+from services.masking import MASK, endpoint_secrets
 
-MASK = "••••••"
+__all__ = ["MASK", "known_secrets", "redact"]
 _SHORTEST = 4  # shorter "secrets" would mask ordinary words
 
 
