@@ -197,4 +197,4 @@ def test_no_page_shows_a_known_secret(
     for path, text in console.seen:
         assert not leaks(text), f"{path} shows {leaks(text)}"
     detail = console.get(f"/console/deliveries/{delivery_id}").text
-    assert "got Authorization: ••••••" in detail
+    assert "got Authorization: ***" in detail
