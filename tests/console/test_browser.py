@@ -6,9 +6,10 @@ it delivered, re-drives the rest in bulk, and disables an endpoint to stop its d
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -21,6 +22,8 @@ from tests.support.events import record_events
 from tests.support.processes import Processes
 from tests.support.receiver import Received, Receiver, Reply
 from tests.support.waiting import wait_for
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -56,11 +59,28 @@ def _shot(driver: Any, name: str) -> Path:
     return path
 
 
+def _fresh(read: Callable[[], T]) -> T:
+    """`read()` of the overview, again if its self-refresh replaced a node under the read.
+
+    The refresh swaps the overview's nodes: a lookup that spans it fails with a stale element
+    (or Chromium's "Node ... does not belong to the document"), never with a wrong value.
+    """
+    from selenium.common.exceptions import WebDriverException
+
+    for _ in range(20):
+        try:
+            return read()
+        except WebDriverException:
+            time.sleep(0.1)
+    return read()
+
+
 def _cell(driver: Any, endpoint: str, css: str) -> str:
     """A cell of an endpoint's overview row, found afresh (the overview refreshes itself)."""
     from selenium.webdriver.common.by import By
 
-    return str(driver.find_element(By.CSS_SELECTOR, f'tr[data-endpoint="{endpoint}"] {css}').text)
+    selector = f'tr[data-endpoint="{endpoint}"] {css}'
+    return _fresh(lambda: str(driver.find_element(By.CSS_SELECTOR, selector).text))
 
 
 def _count(db: psycopg.Connection[Any], where: str) -> int:
@@ -121,7 +141,7 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
     assert _cell(driver, "billing", "td.dead") == "3"
     assert "since " in _cell(driver, "billing", "td.failing")
     assert _cell(driver, "audit", "td.delivered") == "3"
-    assert driver.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline.failed")
+    assert _fresh(lambda: driver.find_elements(By.CSS_SELECTOR, "figure.chart svg polyline.failed"))
     _shot(driver, "overview")
 
     # Filter the dead deliveries of billing, open one: why it failed, what was sent.
@@ -190,12 +210,17 @@ def test_operator_finds_redrives_and_stops_deliveries_in_a_browser(
         timeout=60,
         what="billing to get the new events",
     )
-    refreshed = driver.find_element(By.ID, "overview").get_attribute("data-refreshed")
+    refreshed = _fresh(
+        lambda: driver.find_element(By.ID, "overview").get_attribute("data-refreshed")
+    )
 
     def audit_pending_shown() -> bool:
-        box = driver.find_element(By.ID, "overview")
-        cell = box.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="audit"] td.pending')
-        return box.get_attribute("data-refreshed") != refreshed and cell.text == "2"
+        def read() -> bool:
+            box = driver.find_element(By.ID, "overview")
+            cell = box.find_element(By.CSS_SELECTOR, 'tr[data-endpoint="audit"] td.pending')
+            return bool(box.get_attribute("data-refreshed") != refreshed and cell.text == "2")
+
+        return _fresh(read)
 
     wait_for(audit_pending_shown, timeout=45, interval=0.5, what="the overview to refresh")
     assert audit.count() == sent_to_audit
