@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,10 +18,6 @@ from workers.outcome import Outcome, Result, classify, retry_after_of
 from workers.signing import signature_header
 
 USER_AGENT = f"wg-webhooks/{VERSION}"
-
-# Requests wait on the network, not the CPU: many threads per process are cheap. Each thread
-# keeps its own requests.Session (they are not thread-safe) and so its own keep-alive pool.
-_executor = ThreadPoolExecutor(max_workers=128, thread_name_prefix="webhook-post")
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,7 @@ def headers_for(endpoint: Endpoint, msg_id: str, body: bytes, timestamp: int) ->
     return headers
 
 
-def _send_one(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
+async def _send_one(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
     """One POST, as a span of the change's trace: the endpoint's name, never its URL (which may
     hold credentials) nor the headers."""
     attributes = {
@@ -75,7 +71,7 @@ def _send_one(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
     with tracing.span(
         "webhook POST", attributes, kind="CLIENT", caused_by=job.trace_context
     ) as span:
-        sent = _post(endpoint, job, block_private)
+        sent = await _post(endpoint, job, block_private)
         if span is not None:
             if sent.result.status_code is not None:
                 span.set_attribute("http.response.status_code", sent.result.status_code)
@@ -84,13 +80,15 @@ def _send_one(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
     return sent
 
 
-def _post(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
+async def _post(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
     body = job.body.encode()
     attempted_at = datetime.now(UTC)
     headers = headers_for(endpoint, job.webhook_id, body, int(time.time()))
     if endpoint.propagate_trace and (traceparent := tracing.current_traceparent()):
         headers["traceparent"] = traceparent
-    response = http.post(endpoint.url, body, headers, endpoint.timeout, block_private=block_private)
+    response = await http.post_async(
+        endpoint.url, body, headers, endpoint.timeout, block_private=block_private
+    )
     retry_after = (
         retry_after_of(response.status_code, response.headers)
         if response.status_code is not None
@@ -110,17 +108,18 @@ def _post(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
 
 
 def send_batch(endpoint: Endpoint, jobs: Sequence[Job], *, block_private: bool) -> list[Sent]:
-    """All of `jobs` at once (the relay never leases more than the endpoint's max_in_flight).
+    """All of `jobs` at once on the process's event loop, at most `max_in_flight` at a time (the
+    relay never leases more; fewer only when a config change lowered it under a running lease).
 
     `block_private` is `webhook.block_private_networks` (see `workers.ssrf`)."""
-    if len(jobs) == 1:
-        return [_send_one(endpoint, jobs[0], block_private)]
-    futures = [
-        _executor.submit(_send_one, endpoint, job, block_private)
-        for job in jobs[: endpoint.max_in_flight]
-    ]
-    rest = list(jobs[endpoint.max_in_flight :])
-    sent = [f.result() for f in futures]
-    if rest:  # only when a config change lowered max_in_flight under a running lease
-        sent.extend(send_batch(endpoint, rest, block_private=block_private))
-    return sent
+    return http.io_loop.run(_send_all(endpoint, jobs, block_private))
+
+
+async def _send_all(endpoint: Endpoint, jobs: Sequence[Job], block_private: bool) -> list[Sent]:
+    room = asyncio.Semaphore(max(1, endpoint.max_in_flight))
+
+    async def one(job: Job) -> Sent:
+        async with room:
+            return await _send_one(endpoint, job, block_private)
+
+    return list(await asyncio.gather(*(one(job) for job in jobs)))

