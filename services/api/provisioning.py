@@ -24,8 +24,9 @@ from services.api.models_provisioning import (
 )
 from services.api.paths import path_id
 from services.api.state import ApiState, state_of
+from services.db import tables
 from services.db.queries import query
-from services.domain import peer_config, peers, tables
+from services.domain import peer_config, peers
 from services.domain.errors import Forbidden
 
 router = APIRouter(prefix="/api/v1/provisioning", tags=["Provisioning"], responses=ERROR_RESPONSES)

@@ -28,8 +28,8 @@ from services import outbox
 from services.bridge import mirror
 from services.bridge.shapes import EntityChange, Envelope, StatusChange, recognise
 from services.config import Settings
+from services.db import tables
 from services.db.queries import query
-from services.domain import tables
 
 log = logging.getLogger(__name__)
 

@@ -43,8 +43,9 @@ from psycopg.types.json import Jsonb
 from services.collector.rules import Publish
 from services.collector.status import publish
 from services.config import Settings
+from services.db import tables
 from services.db.queries import query
-from services.domain import interfaces, peers, tables, users
+from services.domain import interfaces, peers, users
 
 log = logging.getLogger(__name__)
 

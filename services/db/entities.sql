@@ -1,6 +1,7 @@
 -- The entities of wg-portal's API (users, interfaces, peers): reads with their counts, and the
 -- writes whose columns are fixed. Writes of a caller-chosen set of columns compose their
--- identifiers with psycopg.sql in services/domain/tables.py. Loaded by services/db/queries.py.
+-- identifiers with psycopg.sql in services/db/tables.py. Loaded by services/db/queries.py and
+-- run by name through services/db/store.py.
 
 -- name: user_with_peer_count
 -- One user with how many peers it owns.
@@ -30,6 +31,11 @@ RETURNING *;
 -- name: user_by_email
 -- The first user (by identifier) whose e-mail matches, ignoring case.
 SELECT identifier FROM users WHERE lower(email) = lower(%(email)s) ORDER BY 1 LIMIT 1;
+
+-- name: user_case_twin
+-- Another user whose identifier differs from this one only in case.
+SELECT identifier FROM users
+WHERE lower(identifier) = lower(%(identifier)s) AND identifier <> %(identifier)s;
 
 -- name: user_credentials
 -- What authenticating a user needs: its API token, admin flag, and whether disabled or locked.

@@ -12,13 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg import Connection
-from psycopg.rows import dict_row
-
 from services import outbox
 from services.config import Settings
-from services.db.queries import query
-from services.domain import addresses, peers, tables
+from services.db import store, tables
+from services.db.store import Connection
+from services.domain import addresses, peers
 from services.domain.errors import Conflict, Invalid, NotFound
 from services.domain.keys import generate_keypair, public_key_of
 from services.payloads.interface import interface_payload
@@ -88,7 +86,7 @@ def _check(fields: InterfaceFields) -> None:
         raise Invalid("PublicKey: does not belong to PrivateKey")
 
 
-def record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
+def record(conn: Connection, settings: Settings, event: str, row: dict[str, Any]) -> None:
     outbox.record(
         conn,
         settings.webhook.endpoints,
@@ -99,19 +97,17 @@ def record(conn: Connection[Any], settings: Settings, event: str, row: dict[str,
     )
 
 
-def get(conn: Connection[Any], identifier: str) -> dict[str, Any] | None:
+def get(conn: Connection, identifier: str) -> dict[str, Any] | None:
     """The interface with `total_peers` and `enabled_peers`, or None."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query("interface_with_counts"), {"identifier": identifier}).fetchone()
+    return store.row(conn, "interface_with_counts", {"identifier": identifier})
 
 
-def get_all(conn: Connection[Any]) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query("interfaces_with_counts")).fetchall()
+def get_all(conn: Connection) -> list[dict[str, Any]]:
+    return store.rows(conn, "interfaces_with_counts")
 
 
 def create(
-    conn: Connection[Any], settings: Settings, fields: InterfaceFields, actor: str
+    conn: Connection, settings: Settings, fields: InterfaceFields, actor: str
 ) -> dict[str, Any]:
     """Insert the interface and record `create`; the caller owns the transaction."""
     _check(fields)
@@ -126,7 +122,7 @@ def create(
 
 
 def update(
-    conn: Connection[Any], settings: Settings, identifier: str, fields: InterfaceFields, actor: str
+    conn: Connection, settings: Settings, identifier: str, fields: InterfaceFields, actor: str
 ) -> dict[str, Any]:
     """Replace the interface's fields and record `update`; no change, no write, no event."""
     if fields.identifier != identifier:
@@ -147,7 +143,7 @@ def update(
     return row
 
 
-def delete(conn: Connection[Any], settings: Settings, identifier: str) -> None:
+def delete(conn: Connection, settings: Settings, identifier: str) -> None:
     """Delete the interface's peers (a peer `delete` each), then the interface."""
     existing = tables.get(conn, TABLE, identifier, "FOR UPDATE")
     if existing is None:
@@ -167,15 +163,15 @@ def delete(conn: Connection[Any], settings: Settings, identifier: str) -> None:
     )
 
 
-def prepare(conn: Connection[Any], settings: Settings, actor: str) -> dict[str, Any]:
+def prepare(conn: Connection, settings: Settings, actor: str) -> dict[str, Any]:
     """A new, unsaved server interface: free name, keys, listen port and networks (row-shaped)."""
     names: set[str] = set()
     ports: set[int] = set()
     used: list[addresses.Network] = []
-    for name, port, cidrs in conn.execute(query("interfaces_in_use")):
-        names.add(name)
-        ports.add(port)
-        used.extend(addresses.network_of(c) for c in cidrs)
+    for row in store.rows(conn, "interfaces_in_use"):
+        names.add(row["identifier"])
+        ports.add(row["listen_port"])
+        used.extend(addresses.network_of(c) for c in row["addresses"])
     advanced = settings.advanced
     networks = [addresses.first_free_network(advanced.start_cidr_v4, used)]
     if advanced.use_ip_v6:

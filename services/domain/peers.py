@@ -12,14 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-import psycopg
-from psycopg import Connection
-from psycopg.rows import dict_row
-
 from services import outbox
 from services.config import Settings
-from services.db.queries import query
-from services.domain import addresses, tables
+from services.db import store, tables
+from services.db.store import Connection
+from services.domain import addresses
 from services.domain.errors import Conflict, Invalid, NotFound
 from services.domain.keys import generate_keypair, generate_preshared_key, public_key_of
 from services.payloads.peer import peer_payload
@@ -97,7 +94,7 @@ def _values(fields: PeerFields, existing: dict[str, Any] | None, now: datetime) 
     return values
 
 
-def _check(conn: Connection[Any], settings: Settings, fields: PeerFields) -> None:
+def _check(conn: Connection, settings: Settings, fields: PeerFields) -> None:
     """The rules that need the database or more than one field."""
     if fields.private_key and public_key_of(fields.private_key) != fields.identifier:
         raise Invalid("PrivateKey: does not belong to the peer's public key")
@@ -115,7 +112,7 @@ def _check(conn: Connection[Any], settings: Settings, fields: PeerFields) -> Non
         raise Invalid(f"UserIdentifier: user {owner} does not exist")
 
 
-def record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
+def record(conn: Connection, settings: Settings, event: str, row: dict[str, Any]) -> None:
     outbox.record(
         conn,
         settings.webhook.endpoints,
@@ -126,7 +123,7 @@ def record(conn: Connection[Any], settings: Settings, event: str, row: dict[str,
     )
 
 
-def get(conn: Connection[Any], identifier: str) -> dict[str, Any] | None:
+def get(conn: Connection, identifier: str) -> dict[str, Any] | None:
     return tables.get(conn, TABLE, identifier)
 
 
@@ -141,26 +138,21 @@ def fields_of(row: dict[str, Any]) -> PeerFields:
     return PeerFields(**values)
 
 
-def _select(conn: Connection[Any], name: str, identifier: str) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query(name), {"identifier": identifier}).fetchall()
+def _select(conn: Connection, name: str, identifier: str) -> list[dict[str, Any]]:
+    return store.rows(conn, name, {"identifier": identifier})
 
 
-def for_interface(
-    conn: Connection[Any], interface: str, lock: bool = False
-) -> list[dict[str, Any]]:
+def for_interface(conn: Connection, interface: str, lock: bool = False) -> list[dict[str, Any]]:
     return _select(
         conn, "peers_of_interface_for_update" if lock else "peers_of_interface", interface
     )
 
 
-def for_user(conn: Connection[Any], user: str, lock: bool = False) -> list[dict[str, Any]]:
+def for_user(conn: Connection, user: str, lock: bool = False) -> list[dict[str, Any]]:
     return _select(conn, "peers_of_user_for_update" if lock else "peers_of_user", user)
 
 
-def create(
-    conn: Connection[Any], settings: Settings, fields: PeerFields, actor: str
-) -> dict[str, Any]:
+def create(conn: Connection, settings: Settings, fields: PeerFields, actor: str) -> dict[str, Any]:
     """Insert the peer and record `create`; the caller owns the transaction."""
     _check(conn, settings, fields)
     now = datetime.now(UTC)
@@ -174,7 +166,7 @@ def create(
 
 
 def update(
-    conn: Connection[Any], settings: Settings, identifier: str, fields: PeerFields, actor: str
+    conn: Connection, settings: Settings, identifier: str, fields: PeerFields, actor: str
 ) -> dict[str, Any]:
     """Replace the peer's fields; a new public key re-keys it (`delete` old + `update` new)."""
     existing = tables.get(conn, TABLE, identifier, "FOR UPDATE")
@@ -189,40 +181,39 @@ def update(
     if rekeyed and tables.get(conn, TABLE, fields.identifier, "FOR UPDATE") is not None:
         raise Conflict(f"peer {fields.identifier} already exists")
     values.update(updated_by=actor, updated_at=now)
-    try:
+    # The new key may have been created since the check above: the same Conflict.
+    with store.conflict_if_taken(f"peer {fields.identifier} already exists"):
         row = tables.update(conn, TABLE, identifier, values)
-    except psycopg.errors.UniqueViolation:  # the new key was created since the check above
-        raise Conflict(f"peer {fields.identifier} already exists") from None
     if rekeyed:
         # The status belongs to the old key's WireGuard peer, which no longer exists.
-        conn.execute(query("delete_peer_status"), {"identifier": identifier})
+        store.run(conn, "delete_peer_status", {"identifier": identifier})
         record(conn, settings, "delete", existing)
     record(conn, settings, "update", row)
     return row
 
 
-def delete(conn: Connection[Any], settings: Settings, identifier: str) -> None:
+def delete(conn: Connection, settings: Settings, identifier: str) -> None:
     existing = tables.get(conn, TABLE, identifier, "FOR UPDATE")
     if existing is None:
         raise NotFound(f"peer {identifier} not found")
     remove(conn, settings, existing)
 
 
-def remove(conn: Connection[Any], settings: Settings, row: dict[str, Any]) -> None:
+def remove(conn: Connection, settings: Settings, row: dict[str, Any]) -> None:
     """Delete a peer the caller has locked, with its status, and record `delete`."""
     tables.delete(conn, TABLE, row["identifier"])
-    conn.execute(query("delete_peer_status"), {"identifier": row["identifier"]})
+    store.run(conn, "delete_peer_status", {"identifier": row["identifier"]})
     record(conn, settings, "delete", row)
 
 
 def _set(
-    conn: Connection[Any], settings: Settings, row: dict[str, Any], actor: str, **values: Any
+    conn: Connection, settings: Settings, row: dict[str, Any], actor: str, **values: Any
 ) -> None:
     values.update(updated_by=actor, updated_at=datetime.now(UTC))
     record(conn, settings, "update", tables.update(conn, TABLE, row["identifier"], values))
 
 
-def release_user(conn: Connection[Any], settings: Settings, user: str, actor: str) -> None:
+def release_user(conn: Connection, settings: Settings, user: str, actor: str) -> None:
     """The user is being deleted: delete its peers (core.delete_peer_after_user_deleted) or
     disable them with reason "user deleted" and clear their owner; one event per peer."""
     now = datetime.now(UTC)
@@ -244,7 +235,7 @@ def release_user(conn: Connection[Any], settings: Settings, user: str, actor: st
 
 
 def disable_for_user(
-    conn: Connection[Any], settings: Settings, user: str, disabled: datetime, actor: str
+    conn: Connection, settings: Settings, user: str, disabled: datetime, actor: str
 ) -> None:
     """The user was disabled: disable its enabled peers with reason "user disabled"."""
     for row in for_user(conn, user, lock=True):
@@ -252,7 +243,7 @@ def disable_for_user(
             _set(conn, settings, row, actor, disabled=disabled, disabled_reason=USER_DISABLED)
 
 
-def enable_for_user(conn: Connection[Any], settings: Settings, user: str, actor: str) -> None:
+def enable_for_user(conn: Connection, settings: Settings, user: str, actor: str) -> None:
     """The user was enabled again: re-enable the peers its disabling disabled (if configured)."""
     if not settings.core.re_enable_peer_after_user_enable:
         return
@@ -261,29 +252,24 @@ def enable_for_user(conn: Connection[Any], settings: Settings, user: str, actor:
             _set(conn, settings, row, actor, disabled=None, disabled_reason="")
 
 
-def disable_expired(conn: Connection[Any], settings: Settings, now: datetime) -> list[str]:
+def disable_expired(conn: Connection, settings: Settings, now: datetime) -> list[str]:
     """wg-portal's expiry check: disable every enabled peer whose `ExpiresAt` has passed, with
     reason "expired" and one `update` each. A peer another transaction holds is skipped: the
     next check finds it. Returns the identifiers disabled."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(query("lock_expired_peers"), {"now": now}).fetchall()
+    rows = store.rows(conn, "lock_expired_peers", {"now": now})
     for row in rows:
         _set(conn, settings, row, SYSTEM_ACTOR, disabled=now, disabled_reason=EXPIRED)
     return [row["identifier"] for row in rows]
 
 
-def prepare(
-    conn: Connection[Any], settings: Settings, interface: str, actor: str
-) -> dict[str, Any]:
+def prepare(conn: Connection, settings: Settings, interface: str, actor: str) -> dict[str, Any]:
     """A new, unsaved peer for `interface`: fresh keys, free addresses (a row-shaped dict)."""
     iface = tables.get(conn, "interfaces", interface)
     if iface is None:
         raise NotFound(f"interface {interface} not found")
     used = {addresses.address_of(a) for a in iface["addresses"]}
-    for (peer_addresses,) in conn.execute(
-        query("peer_addresses_of_interface"), {"identifier": interface}
-    ):
-        used.update(addresses.address_of(a) for a in peer_addresses)
+    for peer in store.rows(conn, "peer_addresses_of_interface", {"identifier": interface}):
+        used.update(addresses.address_of(a) for a in peer["addresses"])
     fresh = [
         addresses.first_free_host(addresses.network_of(n), used) for n in iface["peer_def_network"]
     ]

@@ -12,14 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg import Connection
-from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
-
 from services import outbox
 from services.config import Settings
-from services.db.queries import query
-from services.domain import peers, tables
+from services.db import store, tables
+from services.db.store import Connection
+from services.domain import peers
 from services.domain.errors import Conflict, Invalid, NotFound
 from services.domain.passwords import check_password, hash_password
 from services.payloads.user import user_payload
@@ -45,18 +42,29 @@ class UserFields:
     locked_reason: str = ""
 
 
-def get(conn: Connection[Any], identifier: str) -> dict[str, Any] | None:
+def _profile(fields: UserFields) -> dict[str, Any]:
+    """The columns written as the caller gave them (no time, hash or reason derived)."""
+    return {
+        "email": fields.email,
+        "is_admin": fields.is_admin,
+        "firstname": fields.firstname,
+        "lastname": fields.lastname,
+        "phone": fields.phone,
+        "department": fields.department,
+        "notes": fields.notes,
+    }
+
+
+def get(conn: Connection, identifier: str) -> dict[str, Any] | None:
     """The user with its `peer_count`, or None."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query("user_with_peer_count"), {"identifier": identifier}).fetchone()
+    return store.row(conn, "user_with_peer_count", {"identifier": identifier})
 
 
-def get_all(conn: Connection[Any]) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query("users_with_peer_count")).fetchall()
+def get_all(conn: Connection) -> list[dict[str, Any]]:
+    return store.rows(conn, "users_with_peer_count")
 
 
-def refuse_case_twin(conn: Connection[Any], settings: Settings, identifier: str) -> None:
+def refuse_case_twin(conn: Connection, settings: Settings, identifier: str) -> None:
     """An e-mail identifier that differs from the admin's or an existing user's only in case
     names the same person: Conflict, naming the field. For the REST API's input; a mirror of
     what wg-portal stored takes what it finds."""
@@ -64,53 +72,42 @@ def refuse_case_twin(conn: Connection[Any], settings: Settings, identifier: str)
         return
     if identifier.lower() == settings.core.admin_user.lower() != identifier:
         raise Conflict(f"Identifier: {identifier!r} is the admin {settings.core.admin_user!r}")
-    row = conn.execute(
-        "SELECT identifier FROM users WHERE lower(identifier) = lower(%s) AND identifier <> %s",
-        (identifier, identifier),
-    ).fetchone()
+    row = store.row(conn, "user_case_twin", {"identifier": identifier})
     if row is not None:
         raise Conflict(
-            f"Identifier: {identifier!r} is user {row[0]!r} (e-mail addresses compare "
+            f"Identifier: {identifier!r} is user {row['identifier']!r} (e-mail addresses compare "
             "case-insensitively)"
         )
 
 
-def create(
-    conn: Connection[Any], settings: Settings, fields: UserFields, actor: str
-) -> dict[str, Any]:
+def create(conn: Connection, settings: Settings, fields: UserFields, actor: str) -> dict[str, Any]:
     """Insert the user and record `create`; the caller owns the transaction."""
     now = datetime.now(UTC)
-    with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute(
-            query("insert_user"),
-            {
-                "identifier": fields.identifier,
-                "email": fields.email,
-                "auth_sources": Jsonb([{"Source": "db", "ProviderName": ""}]),
-                "is_admin": fields.is_admin,
-                "firstname": fields.firstname,
-                "lastname": fields.lastname,
-                "phone": fields.phone,
-                "department": fields.department,
-                "notes": fields.notes,
-                "password_hash": hash_password(fields.password) if fields.password else "",
-                "api_token": fields.api_token,
-                "api_token_created": now if fields.api_token else None,
-                "disabled": now if fields.disabled else None,
-                "disabled_reason": fields.disabled_reason if fields.disabled else "",
-                "locked": now if fields.locked else None,
-                "locked_reason": fields.locked_reason if fields.locked else "",
-                "actor": actor,
-                "now": now,
-            },
-        ).fetchone()
+    row = store.row(
+        conn,
+        "insert_user",
+        {
+            "identifier": fields.identifier,
+            **_profile(fields),
+            "auth_sources": store.as_json([{"Source": "db", "ProviderName": ""}]),
+            "password_hash": hash_password(fields.password) if fields.password else "",
+            "api_token": fields.api_token,
+            "api_token_created": now if fields.api_token else None,
+            "disabled": now if fields.disabled else None,
+            "disabled_reason": fields.disabled_reason if fields.disabled else "",
+            "locked": now if fields.locked else None,
+            "locked_reason": fields.locked_reason if fields.locked else "",
+            "actor": actor,
+            "now": now,
+        },
+    )
     if row is None:
         raise Conflict(f"user {fields.identifier} already exists")
     record(conn, settings, "create", row)
     return row
 
 
-def record(conn: Connection[Any], settings: Settings, event: str, row: dict[str, Any]) -> None:
+def record(conn: Connection, settings: Settings, event: str, row: dict[str, Any]) -> None:
     outbox.record(
         conn, settings.webhook.endpoints, event, "user", row["identifier"], user_payload(row)
     )
@@ -122,7 +119,7 @@ def _since(now: datetime, wanted: bool, current: datetime | None) -> datetime | 
 
 
 def update(
-    conn: Connection[Any], settings: Settings, identifier: str, fields: UserFields, actor: str
+    conn: Connection, settings: Settings, identifier: str, fields: UserFields, actor: str
 ) -> dict[str, Any]:
     """Replace the user's fields; an empty Password or ApiToken keeps the current one.
 
@@ -135,13 +132,7 @@ def update(
         raise NotFound(f"user {identifier} not found")
     now = datetime.now(UTC)
     values: dict[str, Any] = {
-        "email": fields.email,
-        "is_admin": fields.is_admin,
-        "firstname": fields.firstname,
-        "lastname": fields.lastname,
-        "phone": fields.phone,
-        "department": fields.department,
-        "notes": fields.notes,
+        **_profile(fields),
         "disabled": _since(now, fields.disabled, existing["disabled"]),
         "disabled_reason": fields.disabled_reason if fields.disabled else "",
         "locked": _since(now, fields.locked, existing["locked"]),
@@ -163,7 +154,7 @@ def update(
     return row
 
 
-def delete(conn: Connection[Any], settings: Settings, identifier: str, actor: str) -> None:
+def delete(conn: Connection, settings: Settings, identifier: str, actor: str) -> None:
     """Delete the user and record `delete`, then release its peers (an event each)."""
     existing = tables.get(conn, "users", identifier, "FOR UPDATE")
     if existing is None:

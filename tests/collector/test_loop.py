@@ -32,7 +32,7 @@ from tests.collector.conftest import (
     events,
     settings_for,
 )
-from tests.support.waiting import wait_for
+from tests.support.waiting import wait_for, wait_for_lock_waits
 
 NOW = datetime(2025, 6, 26, 21, 4, 40, tzinfo=UTC)
 
@@ -177,16 +177,7 @@ def test_two_collectors_seeing_the_same_flip_publish_it_once(
         outcome: list[CycleResult] = []
         thread = threading.Thread(target=lambda: outcome.append(other.cycle()))
         thread.start()
-        wait_for(
-            lambda: (
-                db.execute(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                ).fetchone()
-                == (1,)
-            ),
-            what="the second collector waiting for the row lock",
-        )
+        wait_for_lock_waits(db, what="the second collector waiting for the row lock")
         first.commit()
     thread.join(30)
     assert outcome == [CycleResult.RECORDED]

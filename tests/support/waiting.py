@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import psycopg
 
 T = TypeVar("T")
 
@@ -22,3 +24,17 @@ def wait_for(
         time.sleep(interval)
         last = check()
     return last
+
+
+def wait_for_lock_waits(db: psycopg.Connection[Any], count: int = 1, what: str = "") -> None:
+    """Until `count` sessions of this test's database wait on a lock another one holds."""
+    wait_for(
+        lambda: (
+            db.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()
+            == (count,)
+        ),
+        what=what or f"{count} session(s) waiting on a lock",
+    )

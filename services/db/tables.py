@@ -1,8 +1,9 @@
-"""Row reads and writes shared by the entity modules (users, interfaces, peers).
+"""Row reads and writes by identifier, shared by the entity modules (users, interfaces, peers)
+and the bridge's mirror.
 
-Every entity table is keyed by `identifier`. Column names come from the entity modules' own
-field lists, never from input, and are passed through `psycopg.sql.Identifier`; values are always
-bound parameters.
+Every entity table is keyed by `identifier`. Table and column names come from the entity modules'
+own field lists, never from input, and are passed through `psycopg.sql.Identifier`; values are
+always bound parameters. The SQL is composed here because the set of columns is the caller's.
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from psycopg import Connection, sql
+from psycopg import sql
 from psycopg.rows import dict_row
+
+from services.db.store import Connection
 
 Lock = Literal["", "FOR UPDATE", "FOR SHARE", "FOR KEY SHARE"]
 
 
-def get(
-    conn: Connection[Any], table: str, identifier: str, lock: Lock = ""
-) -> dict[str, Any] | None:
+def get(conn: Connection, table: str, identifier: str, lock: Lock = "") -> dict[str, Any] | None:
     query = sql.SQL("SELECT * FROM {} WHERE identifier = %s {}").format(
         sql.Identifier(table), sql.SQL(lock)
     )
@@ -26,7 +27,7 @@ def get(
         return cur.execute(query, (identifier,)).fetchone()
 
 
-def insert(conn: Connection[Any], table: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
+def insert(conn: Connection, table: str, values: Mapping[str, Any]) -> dict[str, Any] | None:
     """Insert a row; None when the identifier is taken (the caller reports the conflict)."""
     query = sql.SQL(
         "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (identifier) DO NOTHING RETURNING *"
@@ -40,7 +41,7 @@ def insert(conn: Connection[Any], table: str, values: Mapping[str, Any]) -> dict
 
 
 def update(
-    conn: Connection[Any], table: str, identifier: str, values: Mapping[str, Any]
+    conn: Connection, table: str, identifier: str, values: Mapping[str, Any]
 ) -> dict[str, Any]:
     query = sql.SQL("UPDATE {} SET {} WHERE identifier = {} RETURNING *").format(
         sql.Identifier(table),
@@ -56,7 +57,7 @@ def update(
     return row
 
 
-def delete(conn: Connection[Any], table: str, identifier: str) -> None:
+def delete(conn: Connection, table: str, identifier: str) -> None:
     conn.execute(
         sql.SQL("DELETE FROM {} WHERE identifier = %s").format(sql.Identifier(table)),
         (identifier,),
