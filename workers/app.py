@@ -19,7 +19,12 @@ import os
 from urllib.parse import urlsplit
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
+from celery.signals import (
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutting_down,
+)
 
 from services.config import ConfigError, Settings
 from services.embedded import broker_url, socket_password_from_connection
@@ -96,3 +101,8 @@ def _open_runtime_solo(**_: object) -> None:
 @worker_process_shutdown.connect
 def _close_runtime(**_: object) -> None:
     runtime.close()
+
+
+@worker_shutting_down.connect
+def _stop_bursts(**_: object) -> None:
+    runtime.stopping.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -104,6 +105,13 @@ async def _post(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
     )
     return Sent(
         job, result, classify(result, job.attempts + 1, endpoint.retry_schedule), attempted_at
+    )
+
+
+def submit(endpoint: Endpoint, job: Job, block_private: bool) -> concurrent.futures.Future[Sent]:
+    """Start one POST on the process's event loop; its future resolves to what came of it."""
+    return asyncio.run_coroutine_threadsafe(
+        _send_one(endpoint, job, block_private), http.io_loop.get()
     )
 
 

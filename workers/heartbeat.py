@@ -57,6 +57,13 @@ class Heartbeat:
             with self._lock:
                 self._held.pop(token, None)
 
+    def hold(self, token: str, ids: list[int]) -> None:
+        """What the task `token` holds now (a burst leases and records as it goes)."""
+        with self._lock:
+            held = self._held.get(token)
+            if held is not None:
+                held.ids = list(ids)
+
     def _ensure_thread(self) -> None:
         if self._pid != os.getpid():  # first use, or first use after a fork
             self._pid = os.getpid()

@@ -210,6 +210,39 @@ def _proxy_options(proxy: str | None) -> dict[str, Any]:
     return {"proxy": parsed.with_user(None), "proxy_auth": auth}
 
 
+_urls: dict[str, URL] = {}
+_timeouts: dict[float, aiohttp.ClientTimeout] = {}
+
+
+def _url(url: str) -> URL:
+    """The URL as given (no re-quoting), parsed once per process."""
+    found = _urls.get(url)
+    if found is None:
+        if len(_urls) > 1024:  # endpoints change rarely; a bound all the same
+            _urls.clear()
+        found = _urls[url] = URL(url, encoded=True)
+    return found
+
+
+def _target(url: str, headers: Mapping[str, str]) -> URL:
+    """Where to POST: user info in the URL is sent as basic auth, unless the endpoint has an
+    `authentication` header of its own, which wins."""
+    parsed = _url(url)
+    if parsed.user is not None and any(k.lower() == "authorization" for k in headers):
+        return parsed.with_user(None)
+    return parsed
+
+
+def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """The connect's own limit; the whole request is bounded by `asyncio.timeout`."""
+    found = _timeouts.get(seconds)
+    if found is None:
+        found = _timeouts[seconds] = aiohttp.ClientTimeout(
+            total=None, sock_connect=min(seconds, CONNECT_SECONDS)
+        )
+    return found
+
+
 @dataclass(frozen=True)
 class Response:
     status_code: int | None
@@ -244,13 +277,11 @@ async def post_async(
     try:
         async with asyncio.timeout(timeout):
             async with session.post(
-                URL(url, encoded=True),
+                _target(url, headers),
                 data=body,
                 headers=sent_headers,
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(
-                    total=None, sock_connect=min(timeout, CONNECT_SECONDS)
-                ),
+                timeout=_timeout(timeout),
                 **_proxy_options(proxy),
             ) as response:
                 excerpt = await _excerpt(response)
@@ -264,6 +295,8 @@ async def post_async(
         error = f"timeout: no complete answer within {timeout:g}s"
     except (aiohttp.ClientError, OSError) as exc:
         status, excerpt, answer, error = None, "", {}, describe_error(exc)
+    except Exception as exc:  # anything else is this attempt's failure, never the task's
+        status, excerpt, answer, error = None, "", {}, f"request failed: {type(exc).__name__}"
     return Response(status, answer, excerpt, error, (time.perf_counter() - started) * 1000)
 
 

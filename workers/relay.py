@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +38,8 @@ from services.jobs import schedule_for
 from services.outbox import CHANNEL
 from workers import leases
 from workers.cleanup import Retention
+from workers.handoff import HANDOFF_SECONDS, Handoff
+from workers.leases import MAX_TASKS_PER_ENDPOINT, batch_size
 from workers.relay_probe import Heartbeat, serve_probe
 
 log = logging.getLogger("wg_webhooks.relay")
@@ -45,15 +47,6 @@ log = logging.getLogger("wg_webhooks.relay")
 RECLAIM_EVERY = 1.0  # expired leases, and whether the queue was lost (one GET)
 QUEUE_MARKER = "wg-webhooks:queue-marker"
 PROBE_VARIABLE = "WG_WEBHOOKS_RELAY_PROBE"  # host:port of the liveness probe, set by the CLI
-# Tasks in flight per endpoint: a black-holed endpoint holds at most this many worker threads
-# (each for up to its timeout), however its events trickle in; the others keep flowing.
-MAX_TASKS_PER_ENDPOINT = 4
-
-
-def batch_size(endpoint: Endpoint, configured: int) -> int:
-    """Half the endpoint's cap (at most the configured batch): while one batch is being
-    POSTed, the next is already leased and queued, so a fast receiver never waits on a claim."""
-    return max(1, min(configured, endpoint.max_in_flight // 2 or 1))
 
 
 @dataclass(frozen=True)
@@ -67,11 +60,16 @@ Publisher = Callable[[Claim], None]
 
 
 def claim(
-    conn: Connection[Any], settings: Settings, current: Sequence[Endpoint] | None = None
+    conn: Connection[Any],
+    settings: Settings,
+    current: Sequence[Endpoint] | None = None,
+    handed_off: Collection[str] = (),
 ) -> list[Claim]:
     """One short transaction: lease what is due and allowed; return one Claim per endpoint.
 
-    `current` is the endpoint set to claim for (default: the config file's)."""
+    `current` is the endpoint set to claim for (default: the config file's); of `handed_off`
+    endpoints (a task waits for their next event, `workers.handoff`) only what has been due for
+    a moment."""
     endpoints = {e.name: e for e in (settings.webhook.endpoints if current is None else current)}
     if not endpoints:
         return []
@@ -98,6 +96,7 @@ def claim(
                         "batches": [
                             batch_size(endpoints[n], settings.webhook.batch_size) for n in free
                         ],
+                        "min_ages": [HANDOFF_SECONDS if n in handed_off else 0.0 for n in free],
                         "max_tasks": MAX_TASKS_PER_ENDPOINT,
                     },
                 ).fetchall()
@@ -192,6 +191,7 @@ class Relay:
         # a relay given its own publisher (tests) has no queue to watch
         watch = publish is None and bool(settings.redis_url)
         self.queue = QueueWatch(settings.redis_url) if watch else None
+        self.handoff = Handoff(settings.redis_url if watch else "")
         self.heartbeat = Heartbeat()  # the liveness probe reads it
         # reconcile with wg-portal, or the expired-peers check: one replica runs each turn
         self.periodic = schedule_for(settings)
@@ -235,7 +235,9 @@ class Relay:
                     last_reclaim = time.monotonic()
                 self._refresh_endpoints(conn)
                 began = tracing.now_ns()
-                claims = claim(conn, self.settings, self.live.all)
+                endpoints = self.live.all
+                waiting = self.handoff.lingering([e.name for e in endpoints])
+                claims = claim(conn, self.settings, endpoints, waiting)
                 if claims:  # a span per round that claimed something (not per idle poll)
                     count = sum(len(c.ids) for c in claims)
                     with tracing.span("relay claim", {"wg_webhooks.deliveries": count},

@@ -26,6 +26,9 @@ class Runtime:
 
 _lock = threading.Lock()
 _runtime: Runtime | None = None
+# Set when the worker begins a warm shutdown: running tasks stop leasing more (workers.drain)
+# and finish what they have in flight.
+stopping = threading.Event()
 
 
 def settings_from_environment() -> Settings:
@@ -51,7 +54,13 @@ def _open() -> None:
     settings = settings_from_environment()
     if not settings.database_dsn:
         raise RuntimeError("DATABASE_URL is not set (the CLI sets it when it starts a worker)")
-    pool = make_pool(settings.database_dsn, min_size=1, max_size=8, name="wg-webhooks-worker")
+    pool = make_pool(
+        settings.database_dsn,
+        min_size=1,
+        max_size=8,
+        name="wg-webhooks-worker",
+        generic_plans=True,
+    )
     pool.open(wait=True, timeout=30)
     _runtime = Runtime(settings, pool, LiveEndpoints(settings))
     _runtime_pid = os.getpid()

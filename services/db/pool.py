@@ -41,10 +41,23 @@ class _IdleCheck:
             ConnectionPool.check_connection(conn)
 
 
+def _generic_plans(conn: Connection[Any]) -> None:
+    # The delivery statements take arrays and run thousands of times a second: planned once
+    # per connection, not at each run (planning record_results cost as much as running it).
+    conn.execute("SET plan_cache_mode = force_generic_plan")
+    conn.commit()
+
+
 def make_pool(
-    dsn: str, *, min_size: int = 1, max_size: int = 10, name: str = "wg-webhooks"
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    name: str = "wg-webhooks",
+    generic_plans: bool = False,
 ) -> ConnectionPool[Connection[TupleRow]]:
-    """A pool that is not open yet: call `.open(wait=True)` in the process that uses it."""
+    """A pool that is not open yet: call `.open(wait=True)` in the process that uses it.
+    `generic_plans`: prepared statements keep one plan (the workers' delivery statements)."""
     idle = _IdleCheck()
     return ConnectionPool(
         dsn,
@@ -54,5 +67,6 @@ def make_pool(
         name=name,
         check=idle.check,
         reset=idle.reset,
+        configure=_generic_plans if generic_plans else None,
         kwargs={"application_name": name},
     )

@@ -32,21 +32,27 @@ WHERE NOT EXISTS (
         SELECT 1 FROM webhook_endpoints w WHERE w.name = e.name AND w.disabled_at IS NOT NULL)
   AND pg_try_advisory_xact_lock(hashtextextended('wg-webhooks claim:' || e.name, 0));
 
+-- name: claim_lock_endpoint_wait
+-- A running task's turn to lease for its endpoint: waits for the endpoint's claim lock (the
+-- relay only tries it), before claim_more in the same transaction.
+SELECT pg_advisory_xact_lock(hashtextextended('wg-webhooks claim:' || %(endpoint)s, 0));
+
 -- name: claim_due
 -- Lease due deliveries: per endpoint up to its free in-flight room, only the oldest open one
 -- per ordering key, skipping rows another relay holds. One lease token per endpoint batch.
+-- An endpoint's min_age leaves what is due more recently to a task waiting for it (handoff).
 WITH in_flight AS (
-    SELECT e.name, e.cap, e.batch, e.lease_seconds, l.rows, l.tasks
+    SELECT e.name, e.cap, e.batch, e.lease_seconds, e.min_age, l.rows, l.tasks
     FROM unnest(%(endpoints)s::text[], %(caps)s::int[], %(batches)s::int[],
-                %(lease_seconds)s::float8[])
-         AS e(name, cap, batch, lease_seconds)
+                %(lease_seconds)s::float8[], %(min_ages)s::float8[])
+         AS e(name, cap, batch, lease_seconds, min_age)
     CROSS JOIN LATERAL (
         SELECT count(*) AS rows, count(DISTINCT lease_token) AS tasks
         FROM webhook_deliveries l WHERE l.endpoint = e.name AND l.status = 'leased'
     ) AS l
 ), room AS (
     -- a slow endpoint may hold at most %(max_tasks)s tasks, so it cannot occupy every worker
-    SELECT name, lease_seconds, gen_random_uuid() AS token,
+    SELECT name, lease_seconds, min_age, gen_random_uuid() AS token,
            CASE WHEN tasks >= %(max_tasks)s THEN 0 ELSE least(batch, cap - rows) END AS free
     FROM in_flight
 ), picked AS (
@@ -57,7 +63,7 @@ WITH in_flight AS (
         FROM webhook_deliveries d
         WHERE d.endpoint = room.name
           AND d.status = 'pending'
-          AND d.next_attempt_at <= clock_timestamp()
+          AND d.next_attempt_at <= clock_timestamp() - make_interval(secs => room.min_age)
           AND NOT EXISTS (
                 SELECT 1 FROM webhook_deliveries o
                 WHERE o.endpoint = d.endpoint
@@ -147,6 +153,51 @@ SELECT s.id, e.webhook_id, s.endpoint, s.attempts, e.body, e.created_at, e.trace
 FROM started s JOIN webhook_events e ON e.id = s.event_id
 ORDER BY s.id;
 
+-- name: claim_more
+-- A running task leases its endpoint's next due deliveries itself (the relay's rules: the
+-- in-flight cap, at most %(max_tasks)s tasks, the oldest open delivery per ordering key, rows
+-- another claimer holds skipped), started under its own token at once, and reads what to send.
+-- The caller holds the endpoint's claim lock (claim_lock_endpoint_wait) in the transaction.
+-- Nothing for a disabled endpoint.
+WITH in_flight AS (
+    SELECT count(*) AS rows,
+           count(DISTINCT lease_token) FILTER (WHERE lease_token <> %(run_token)s::uuid) AS tasks
+    FROM webhook_deliveries WHERE endpoint = %(endpoint)s AND status = 'leased'
+), room AS (
+    SELECT CASE WHEN tasks >= %(max_tasks)s
+                  OR EXISTS (SELECT 1 FROM webhook_endpoints w
+                             WHERE w.name = %(endpoint)s AND w.disabled_at IS NOT NULL) THEN 0
+                ELSE greatest(least(%(want)s, %(cap)s - rows), 0) END AS free
+    FROM in_flight
+), picked AS (
+    SELECT d.id
+    FROM webhook_deliveries d
+    WHERE d.endpoint = %(endpoint)s
+      AND d.status = 'pending'
+      AND d.next_attempt_at <= clock_timestamp()
+      AND NOT EXISTS (
+            SELECT 1 FROM webhook_deliveries o
+            WHERE o.endpoint = d.endpoint
+              AND o.ordering_key = d.ordering_key
+              AND o.status IN ('pending', 'leased')
+              AND (o.status = 'leased' OR o.id < d.id))
+    ORDER BY d.next_attempt_at, d.id
+    LIMIT (SELECT free FROM room)
+    FOR UPDATE SKIP LOCKED
+), started AS (
+    UPDATE webhook_deliveries AS d
+    SET status = 'leased',
+        lease_token = %(run_token)s,
+        lease_expires_at = clock_timestamp() + make_interval(secs => %(lease_seconds)s),
+        lease_started = true,
+        updated_at = clock_timestamp()
+    WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
+    RETURNING d.id, d.event_id, d.endpoint, d.attempts
+)
+SELECT s.id, e.webhook_id, s.endpoint, s.attempts, e.body, e.created_at, e.trace_context
+FROM started s JOIN webhook_events e ON e.id = s.event_id
+ORDER BY s.id;
+
 -- name: renew_leases
 -- A worker's heartbeat: the leases of its working tasks run on from now (rows still theirs).
 UPDATE webhook_deliveries
@@ -188,9 +239,10 @@ WITH r AS (
 -- Capacity was freed and keys unblocked: wake the relays (NOTIFY is sent at commit) if a
 -- delivery of these endpoints is due and waiting (for room, or for an earlier event of its
 -- key), or a retry was scheduled. Otherwise the relays sleep on: a new event wakes them itself.
+-- A task that goes on leasing for its endpoint (%(wake)s false) takes that room itself.
 SELECT (SELECT count(*) FROM updated),
        CASE WHEN EXISTS (SELECT 1 FROM r WHERE r.outcome = 'retry')
-              OR EXISTS (SELECT 1 FROM webhook_deliveries p
+              OR %(wake)s AND EXISTS (SELECT 1 FROM webhook_deliveries p
                          WHERE p.endpoint IN (SELECT endpoint FROM updated)
                            AND p.status = 'pending' AND p.next_attempt_at <= clock_timestamp())
             THEN pg_notify('webhook_outbox', '') END;

@@ -64,13 +64,13 @@ def figure_4(run: Run) -> Figure:
     }
     growth = {kind: _growth(sampler, kind, seconds) for kind in ("relay", "worker")}
     run.plots["memory_growth"] = growth
-    met = p50 <= 0.010 and p99 <= 0.050 and len(latencies) == sent
+    met = p50 <= 0.005 and p99 <= 0.025 and len(latencies) == sent
     return run.add(
         Figure(
             4,
             "latency commit -> receiver",
             f"p50 {1000 * p50:.1f} ms, p99 {1000 * p99:.1f} ms",
-            "p50 <= 10 ms, p99 <= 50 ms",
+            "p50 <= 5 ms, p99 <= 25 ms",
             met,
             {
                 "rate": RATE,

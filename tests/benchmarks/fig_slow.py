@@ -1,7 +1,8 @@
 """Figure 11: ten endpoints whose receivers answer after 100 ms; 20,000 events spread over them.
 
 Throughput is then bounded by concurrency (each endpoint's max_in_flight, left at its
-default), not by CPU: 10 endpoints x 16 in flight / 0.1 s = 1,600/s at most.
+default), not by CPU: 10 endpoints x 16 in flight / 0.1 s = 1,600/s at most; the target is
+80% of that.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def figure_11(run: Run) -> Figure:
             11,
             "10 slow receivers (100 ms)",
             f"{result.rate:,.0f} deliveries/s",
-            ">= 1,000/s",
-            result.rate >= 1000,
+            ">= 1,300/s",
+            result.rate >= 1300,
             {
                 "events": total,
                 "delivered": result.delivered,

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from tests.benchmarks.deploy import Deployment, config, deployed, endpoint
+from tests.benchmarks.deploy import Deployment, config, deployed, endpoint, say
 from tests.benchmarks.measure import Sampler, rate_between
 from tests.benchmarks.receivers import ReceiverProcess, wait_for_count
 from tests.benchmarks.stack import Stack
@@ -71,6 +71,24 @@ class Drain:
     sampler: Sampler
     duplicates: int
     receiver_max_concurrent: int
+    wal_bytes: int = 0  # Postgres WAL written during the drain (the whole cluster)
+    redis_commands: int = 0  # commands Redis processed during the drain
+
+
+def _wal_position(dsn: str) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _redis_commands(run: Run) -> int:
+    import redis
+
+    client = redis.Redis.from_url(run.stack.redis_url)
+    try:
+        return int(client.info("stats")["total_commands_processed"])
+    finally:
+        client.close()
 
 
 def drain(
@@ -90,10 +108,13 @@ def drain(
     saw `total` POSTs (or `timeout`); the rate between arrivals `window` (default: all)."""
     for receiver in receivers:
         receiver.reset()
+    wal_before, redis_before = _wal_position(dsn), _redis_commands(run)
     with deployed(run.stack, dsn, run.logs(name), cfg, workers=workers) as deployment:
         sampler = Sampler(_pids(run, deployment, receivers, extra_pids)).start()
         seen = wait_for_count(receivers, total, timeout)
         sampler.stop()
+        wal_bytes = _wal_position(dsn) - wal_before
+        redis_commands = _redis_commands(run) - redis_before
     ids: list[str] = []
     arrivals: list[float] = []
     for receiver in receivers:
@@ -101,6 +122,9 @@ def drain(
         ids += more_ids
         arrivals += more_at
     first, last = window or (0, min(seen, total) - 1)
+    database = str(psycopg.conninfo.conninfo_to_dict(dsn)["dbname"])
+    if stats := run.stack.statement_stats(database):
+        say(f"  {name}: statements\n{stats}")
     release_leases(dsn)
     return Drain(
         delivered=seen,
@@ -110,6 +134,8 @@ def drain(
         sampler=sampler,
         duplicates=len(ids) - len(set(ids)),
         receiver_max_concurrent=max((r.max_in_flight() for r in receivers), default=0),
+        wal_bytes=wal_bytes,
+        redis_commands=redis_commands,
     )
 
 

@@ -7,6 +7,7 @@ migrated template (or from a template that already holds its events).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ TEMPLATE = "bench_template"
 
 def with_database(url: str, database: str) -> str:
     return psycopg.conninfo.make_conninfo(url, dbname=database)
+
+
+STATEMENT_STATS = "WG_BENCH_STATEMENTS"  # set: Postgres keeps per-statement costs
 
 
 @dataclass
@@ -44,11 +48,31 @@ class Stack:
         with psycopg.connect(stack.admin_dsn, autocommit=True) as conn:
             # several workers, relays and APIs run at once; durability settings stay as shipped
             conn.execute("ALTER SYSTEM SET max_connections = 200")
+            if os.environ.get(STATEMENT_STATS):  # the profile of docs/performance.md
+                conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+                conn.execute("ALTER SYSTEM SET pg_stat_statements.track_planning = on")
             conn.execute(f"CREATE DATABASE {TEMPLATE}")
         stack.postgres.restart()
         migrate(stack.dsn(TEMPLATE))
         stack.redis_url = stack.redis_server.start(appendonly=True)
         return stack
+
+    def statement_stats(self, database: str, top: int = 12) -> str:
+        """The statements that cost `database` most (with WG_BENCH_STATEMENTS=1), as text."""
+        if not os.environ.get(STATEMENT_STATS):
+            return ""
+        with psycopg.connect(self.dsn(database), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            rows = conn.execute(
+                "SELECT calls, round(total_exec_time::numeric, 1), round(total_plan_time::numeric"
+                ", 1), rows, regexp_replace(left(query, 90), '\\s+', ' ', 'g')"
+                " FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+                " WHERE d.datname = %s ORDER BY total_exec_time + total_plan_time DESC LIMIT %s",
+                (database, top),
+            ).fetchall()
+        lines = ["calls  exec_ms  plan_ms  rows  statement"]
+        lines += [f"{c} {e} {p} {r} {q}" for c, e, p, r, q in rows]
+        return "\n".join(lines)
 
     def dsn(self, database: str) -> str:
         """`database`'s DSN, bound to wg-webhooks' schema."""

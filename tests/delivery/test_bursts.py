@@ -1,0 +1,99 @@
+"""Bursts (workers.drain, issue 15): a running task keeps leasing its endpoint's due deliveries
+itself, so a backlog costs a few Celery messages, not one per batch; an idle task waits a
+moment for its endpoint's next event and sends it without a claim round, a publish and a task
+start. The claim rules stay the relay's: the in-flight cap, one open delivery per ordering key.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+from tests.delivery.conftest import Stack
+from tests.support.events import record_events, statuses
+from tests.support.processes import Proc
+from tests.support.receiver import Receiver, Reply
+from tests.support.waiting import wait_for
+from workers.leases import LINGER_SECONDS
+
+FINISHED = re.compile(r"Task webhooks\.deliver\[[0-9a-f-]+\] succeeded in [0-9.]+s: (\d+)")
+
+
+def _finished_tasks(worker: Proc) -> list[int]:
+    """What each finished `webhooks.deliver` task returned (the attempts it recorded)."""
+    return [int(n) for n in FINISHED.findall(worker.log())]
+
+
+def test_a_backlog_goes_out_in_a_few_tasks_within_the_cap_and_in_key_order(
+    receiver_factory: Callable[..., Receiver],
+    start_stack: Stack,
+    database_url: str,
+    db: psycopg.Connection[Any],
+) -> None:
+    receiver = receiver_factory(lambda _r, _q: Reply(delay=0.02))
+    # max_in_flight 4: the relay leases 2 per message, so one message per batch would be 150
+    settings, procs = start_stack({"url": receiver.url, "max_in_flight": 4})
+    (worker,) = procs.started[:1]
+    items = [("update", "peer", f"key-{i % 60}", {"Seq": i}) for i in range(300)]
+    record_events(database_url, settings, items, per_transaction=300)
+    wait_for(lambda: statuses(db) == {"delivered": 300}, timeout=120, what="all delivered")
+    wait_for(lambda: sum(_finished_tasks(worker)) == 300, what="every task to finish")
+
+    tasks = _finished_tasks(worker)
+    assert len(tasks) <= 20, f"{len(tasks)} task messages for 300 deliveries: {tasks}"
+    assert receiver.count() == 300
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 300
+    assert 1 < receiver.max_in_flight <= 4
+    by_key: dict[str, list[int]] = {}
+    for request in receiver.requests:
+        body = request.json()
+        by_key.setdefault(body["identifier"], []).append(body["payload"]["Seq"])
+    assert all(seqs == sorted(seqs) for seqs in by_key.values())  # commit order per key
+
+
+def test_an_idle_task_sends_its_endpoints_next_event_without_a_new_task(
+    receiver_factory: Callable[..., Receiver],
+    start_stack: Stack,
+    database_url: str,
+    db: psycopg.Connection[Any],
+) -> None:
+    receiver = receiver_factory(lambda _r, _q: Reply(status=200))
+    settings, procs = start_stack({"url": receiver.url})
+    (worker,) = procs.started[:1]
+    record_events(database_url, settings, [("create", "user", "alice", {})])
+    wait_for(lambda: receiver.count() == 1, what="the first event")
+    time.sleep(LINGER_SECONDS / 4)  # the task waits for the next event meanwhile
+    record_events(database_url, settings, [("update", "user", "alice", {"Seq": 2})])
+    wait_for(lambda: statuses(db) == {"delivered": 2}, what="the second event")
+    wait_for(lambda: _finished_tasks(worker), timeout=LINGER_SECONDS + 30, what="the task's end")
+    time.sleep(1.0)  # a second task, had there been one, would have finished too
+
+    assert _finished_tasks(worker) == [2]  # one task sent both
+    assert [r.json()["event"] for r in receiver.requests] == ["create", "update"]
+
+
+def test_events_still_flow_after_the_waiting_task_is_killed(
+    receiver_factory: Callable[..., Receiver],
+    start_stack: Stack,
+    database_url: str,
+    db: psycopg.Connection[Any],
+) -> None:
+    """The relay leaves fresh events to a waiting task only for a moment (workers.handoff):
+    once its worker is gone, the next events go out through the relay and a new task."""
+    receiver = receiver_factory(lambda _r, _q: Reply(status=200))
+    settings, procs = start_stack({"url": receiver.url})
+    (worker,) = procs.started[:1]
+    record_events(database_url, settings, [("create", "user", "alice", {})])
+    wait_for(lambda: receiver.count() == 1, what="the first event")
+    worker.kill()  # while its task waits for the next event (and holds the handoff key)
+    replacement = procs.worker()
+    record_events(
+        database_url, settings, [("update", "user", f"u{i}", {"Seq": i}) for i in range(5)]
+    )
+    wait_for(lambda: statuses(db) == {"delivered": 6}, timeout=60, what="the later events")
+    wait_for(lambda: _finished_tasks(replacement), timeout=LINGER_SECONDS + 30, what="its task")
+    assert receiver.count() == 6
