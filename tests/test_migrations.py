@@ -31,6 +31,9 @@ SELECT 'options', relnamespace::regnamespace || '.' || relname,
 FROM pg_class WHERE relnamespace::regnamespace::text IN (current_schema(), 'public')
   AND relkind IN ('r', 'S', 'v', 'm') AND relname NOT LIKE 'schema_migrations%'
 UNION ALL
+SELECT 'view', schemaname || '.' || viewname, definition FROM pg_views
+WHERE schemaname IN (current_schema(), 'public')
+UNION ALL
 SELECT 'function', pronamespace::regnamespace || '.' || proname, pg_get_function_arguments(oid)
 FROM pg_proc WHERE pronamespace::regnamespace::text IN (current_schema(), 'public')
 ORDER BY 1, 2, 3

@@ -94,7 +94,8 @@ def _open_runtime(**_: object) -> None:
 
 
 @worker_ready.connect
-def _open_runtime_solo(**_: object) -> None:
+def _open_runtime_solo(sender: object = None, **_: object) -> None:
+    runtime.pool_size = int(getattr(getattr(sender, "pool", None), "limit", 0) or 0)
     runtime.current()
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -33,6 +34,28 @@ log = logging.getLogger("workers.tasks")
 
 LINGER_STEP = 0.25  # how soon a waiting task notices a shutdown
 GATHER_SECONDS = 0.02  # the longest the first answer of a round waits for the others
+
+
+class _Lingering:
+    """How many tasks of this process wait for their endpoint's next event."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self._count >= max(1, runtime.pool_size // 2):
+                return False
+            self._count += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self._count -= 1
+
+
+_lingering = _Lingering()
 
 
 def jobs_of(rows: Sequence[Any]) -> list[Job]:
@@ -90,15 +113,20 @@ class Drain:
 
     def _linger(self, seen: int) -> bool:
         """Wait for a notification after `seen`, at most LINGER_SECONDS, less if the worker
-        shuts down; whether one came."""
-        until = time.monotonic() + leases.LINGER_SECONDS
-        while not runtime.stopping.is_set():
-            left = until - time.monotonic()
-            if left <= 0:
-                return False
-            if wakeup.wait(seen, min(left, LINGER_STEP)):
-                return True
-        return False
+        shuts down; whether one came. Not when half the worker's threads wait already."""
+        if not _lingering.enter():
+            return False
+        try:
+            until = time.monotonic() + leases.LINGER_SECONDS
+            while not runtime.stopping.is_set():
+                left = until - time.monotonic()
+                if left <= 0:
+                    return False
+                if wakeup.wait(seen, min(left, LINGER_STEP)):
+                    return True
+            return False
+        finally:
+            _lingering.leave()
 
     def _collect(self) -> list[Sent]:
         """The answers in so far: at least one, then until half of what is in flight is in,

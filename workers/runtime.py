@@ -29,6 +29,9 @@ _runtime: Runtime | None = None
 # Set when the worker begins a warm shutdown: running tasks stop leasing more (workers.drain)
 # and finish what they have in flight.
 stopping = threading.Event()
+# The worker's pool size (its --concurrency), once it is ready: at most half of it may wait for
+# an endpoint's next event (workers.drain), so idle endpoints never hold every thread.
+pool_size = 0
 
 
 def settings_from_environment() -> Settings:

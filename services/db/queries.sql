@@ -60,16 +60,9 @@ WITH in_flight AS (
     FROM room
     CROSS JOIN LATERAL (
         SELECT d.id
-        FROM webhook_deliveries d
+        FROM webhook_deliveries_ready d
         WHERE d.endpoint = room.name
-          AND d.status = 'pending'
           AND d.next_attempt_at <= clock_timestamp() - make_interval(secs => room.min_age)
-          AND NOT EXISTS (
-                SELECT 1 FROM webhook_deliveries o
-                WHERE o.endpoint = d.endpoint
-                  AND o.ordering_key = d.ordering_key
-                  AND o.status IN ('pending', 'leased')
-                  AND (o.status = 'leased' OR o.id < d.id))
         ORDER BY d.next_attempt_at, d.id
         LIMIT greatest(room.free, 0)
         FOR UPDATE SKIP LOCKED
@@ -171,16 +164,8 @@ WITH in_flight AS (
     FROM in_flight
 ), picked AS (
     SELECT d.id
-    FROM webhook_deliveries d
-    WHERE d.endpoint = %(endpoint)s
-      AND d.status = 'pending'
-      AND d.next_attempt_at <= clock_timestamp()
-      AND NOT EXISTS (
-            SELECT 1 FROM webhook_deliveries o
-            WHERE o.endpoint = d.endpoint
-              AND o.ordering_key = d.ordering_key
-              AND o.status IN ('pending', 'leased')
-              AND (o.status = 'leased' OR o.id < d.id))
+    FROM webhook_deliveries_ready d
+    WHERE d.endpoint = %(endpoint)s AND d.next_attempt_at <= clock_timestamp()
     ORDER BY d.next_attempt_at, d.id
     LIMIT (SELECT free FROM room)
     FOR UPDATE SKIP LOCKED

@@ -99,6 +99,17 @@ CREATE INDEX webhook_deliveries_dead ON webhook_deliveries (endpoint, updated_at
     WHERE status = 'dead';
 CREATE INDEX webhook_deliveries_delivered_at ON webhook_deliveries (delivered_at)
     WHERE status = 'delivered';
+-- ready to send: pending, nothing of its key in flight or earlier (migration 013; every claim)
+CREATE VIEW webhook_deliveries_ready AS
+SELECT d.id, d.endpoint, d.next_attempt_at
+FROM webhook_deliveries d
+WHERE d.status = 'pending'
+  AND NOT EXISTS (
+        SELECT 1 FROM webhook_deliveries o
+        WHERE o.endpoint = d.endpoint
+          AND o.ordering_key = d.ordering_key
+          AND o.status IN ('pending', 'leased')
+          AND (o.status = 'leased' OR o.id < d.id));
 
 -- Append-only log of every attempt.
 CREATE TABLE webhook_attempts (
