@@ -2,7 +2,8 @@
 write `.bench/results.json` and `.bench/figures.png`.
 
 `python -m tests.benchmarks [--quick] [--only 2,4] [--out .bench]`. The whole run is bounded
-(about 10 minutes on a 2-core machine; a figure that would not fit is skipped and says so).
+(15 minutes at most; on a 2-core machine figures 1-13 and 15 fit, figure 14, the reconcile
+round, runs when time is left or alone; a figure that would not fit is skipped and says so).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import psutil
 from tests.benchmarks.run import Run
 from tests.benchmarks.stack import Stack
 
-BUDGET_SECONDS = 600.0
+BUDGET_SECONDS = 900.0
 
 
 def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
@@ -48,10 +49,10 @@ def _figures() -> list[tuple[tuple[int, ...], float, Callable[[Run], object]]]:
         ((5, 6), 75, fig_api.figures_5_and_6),
         ((7,), 120, fig_backlog.figure_7),
         ((11,), 45, fig_slow.figure_11),
+        ((15,), 60, fig_recovery.figure_15),
         ((12,), 90, fig_console.figure_12),
         ((13,), 45, fig_ingest.figure_13),
         ((14,), 180, fig_reconcile.figure_14),
-        ((15,), 60, fig_recovery.figure_15),
     ]
 
 

@@ -52,6 +52,11 @@ def figure_11(run: Run) -> Figure:
                 "receiver_max_concurrent": result.receiver_max_concurrent,
                 "record_seconds": recorded,
                 "cpu_seconds": result.sampler.cpu,
+                "cpu_ms_per_delivery": {
+                    k: 1000 * v / max(1, total) for k, v in result.sampler.cpu.items()
+                },
+                "wal_bytes_per_delivery": result.wal_bytes / max(1, total),
+                "redis_commands_per_delivery": result.redis_commands / max(1, total),
             },
         )
     )
