@@ -341,6 +341,8 @@ def record(
     it itself). The endpoints this disabled (webhook.disable_after)."""
     if not sent:
         return []
+    # rows locked in id order, as the heartbeat's renewal locks them: the two never deadlock
+    sent = sorted(sent, key=lambda s: s.job.delivery_id)
     params: dict[str, Any] = {
         "run_token": run_token,
         "wake": wake,

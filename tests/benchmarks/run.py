@@ -157,6 +157,11 @@ def _pids(
 def release_leases(dsn: str) -> None:
     """Leases left by processes a phase killed: pending again (what reclaim does on expiry)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
+        # the killed processes' backends may still be finishing a transaction on these rows
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
         conn.execute(
             "UPDATE webhook_deliveries SET status = 'pending', lease_token = NULL,"
             " lease_expires_at = NULL WHERE status = 'leased'"
