@@ -71,7 +71,10 @@ def _open() -> None:
 
 def close() -> None:
     global _runtime
+    from workers.wakeup import wakeup  # its listener lives as long as the runtime
+
     with _lock:
         if _runtime is not None and _runtime_pid == os.getpid():
             _runtime.pool.close()
+            wakeup.stop()
         _runtime = None

@@ -29,13 +29,23 @@ class Wakeup:
         self._generation = 0
         self._pid = 0
         self._dsn = ""
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """End the listener (with the process's runtime); the next `generation` starts anew."""
+        with self._cond:
+            self._stop.set()
+            self._pid = 0
+            self._stop = threading.Event()  # the next listener's
 
     def generation(self, dsn: str) -> int:
         """The count of notifications seen so far (starts the listener on first use)."""
         with self._cond:
-            if self._pid != os.getpid():  # first use, or first use after a fork
+            if self._pid != os.getpid():  # first use, or first use after a fork or stop
                 self._pid, self._dsn = os.getpid(), dsn
-                threading.Thread(target=self._run, name="outbox-listen", daemon=True).start()
+                threading.Thread(
+                    target=self._run, args=(self._stop,), name="outbox-listen", daemon=True
+                ).start()
             return self._generation
 
     def wait(self, seen: int, timeout: float) -> bool:
@@ -48,20 +58,23 @@ class Wakeup:
             self._generation += 1
             self._cond.notify_all()
 
-    def _run(self) -> None:
-        while True:
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             try:
                 with psycopg.connect(
                     self._dsn, autocommit=True, application_name="wg-webhooks-worker-listen"
                 ) as conn:
                     conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
                     self._bump()  # anything committed before LISTEN took effect: look again
-                    for _ in conn.notifies():
-                        self._bump()
+                    while not stop.is_set():
+                        for _ in conn.notifies(timeout=RECONNECT_SECONDS):
+                            self._bump()
             except psycopg.Error as exc:
+                if stop.is_set():
+                    return
                 first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
                 log.debug("outbox listener reconnecting (%s)", first)
-            threading.Event().wait(RECONNECT_SECONDS)
+            stop.wait(RECONNECT_SECONDS)
 
 
 wakeup = Wakeup()
