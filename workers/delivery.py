@@ -1,11 +1,11 @@
-"""POST a batch of leased deliveries to one endpoint, concurrently, and classify each answer."""
+"""One leased delivery's POST: its headers and signature, the request, what came of it; `submit`
+starts it on the process's event loop (`workers.http`), `workers.drain` keeps a window of them."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -113,21 +113,3 @@ def submit(endpoint: Endpoint, job: Job, block_private: bool) -> concurrent.futu
     return asyncio.run_coroutine_threadsafe(
         _send_one(endpoint, job, block_private), http.io_loop.get()
     )
-
-
-def send_batch(endpoint: Endpoint, jobs: Sequence[Job], *, block_private: bool) -> list[Sent]:
-    """All of `jobs` at once on the process's event loop, at most `max_in_flight` at a time (the
-    relay never leases more; fewer only when a config change lowered it under a running lease).
-
-    `block_private` is `webhook.block_private_networks` (see `workers.ssrf`)."""
-    return http.io_loop.run(_send_all(endpoint, jobs, block_private))
-
-
-async def _send_all(endpoint: Endpoint, jobs: Sequence[Job], block_private: bool) -> list[Sent]:
-    room = asyncio.Semaphore(max(1, endpoint.max_in_flight))
-
-    async def one(job: Job) -> Sent:
-        async with room:
-            return await _send_one(endpoint, job, block_private)
-
-    return list(await asyncio.gather(*(one(job) for job in jobs)))
