@@ -47,21 +47,28 @@ def record_outcomes(
     this call disabled (log them). Run it in the transaction that records the results, as its
     last statement: it locks each endpoint's health row until commit.
     """
+    params = outcomes_params(counts, disable_after)
+    if params is None:
+        return []
+    return [row[0] for row in conn.execute(query("endpoint_outcomes"), params).fetchall()]
+
+
+def outcomes_params(
+    counts: Mapping[str, tuple[int, int]], disable_after: float
+) -> dict[str, Any] | None:
+    """The parameters of `endpoint_outcomes` for `counts` (None: nothing to fold), for a
+    caller that runs it in a pipeline of its own (`workers.drain`)."""
     names = sorted(name for name, (ok, failed) in counts.items() if ok > 0 or failed > 0)
     if not names:
-        return []
-    rows = conn.execute(
-        query("endpoint_outcomes"),
-        {
-            "names": names,
-            "ok": [int(counts[n][0]) for n in names],
-            "failed": [int(counts[n][1]) for n in names],
-            "disable_after": disable_after,
-            "reason": f"nothing but failures for {format_duration(disable_after)} "
-            "(webhook.disable_after)",
-        },
-    ).fetchall()
-    return [row[0] for row in rows]
+        return None
+    return {
+        "names": names,
+        "ok": [int(counts[n][0]) for n in names],
+        "failed": [int(counts[n][1]) for n in names],
+        "disable_after": disable_after,
+        "reason": f"nothing but failures for {format_duration(disable_after)} "
+        "(webhook.disable_after)",
+    }
 
 
 @dataclass(frozen=True)

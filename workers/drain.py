@@ -14,16 +14,17 @@ runs; a killed task's rows come back within the started lease, as before.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
 
 from services.db.queries import query
-from services.endpoint_health import record_outcomes
+from services.endpoint_health import outcomes_params
 from workers import leases, runtime
 from workers.delivery import Job, Sent, submit
 from workers.handoff import Handoff, for_process
@@ -163,35 +164,13 @@ class Drain:
 
     def _claim_alone(self, want: int) -> list[Any]:
         with self.rt.pool.connection() as conn:
-            return self._claim_in(conn, want)
+            return self._round(conn, [], want)
 
-    def _claim_in(self, conn: psycopg.Connection[Any], want: int) -> list[Any]:
-        """Lease up to `want` more due deliveries of the endpoint, in a transaction of its own
-        on `conn`: [] when none, or the endpoint was removed or disabled."""
-        params = self._claim_params(conn, want)
-        if not params:
-            return []
-        try:
-            # One round trip: the claim lock is held for the server's time only, never while
-            # this thread waits for the GIL between statements.
-            with conn.pipeline(), conn.transaction():
-                # a lease lost in a crash only comes back sooner: no WAL flush to wait for
-                conn.execute("SET LOCAL synchronous_commit = off")
-                claimed = self._claim_statements(conn, params)
-            return claimed.fetchall()
-        except psycopg.errors.UniqueViolation:  # a key leased meanwhile: the next round
-            return []
-
-    def _claim_params(self, conn: psycopg.Connection[Any], want: int) -> dict[str, Any]:
+    def _claim_params(self, want: int) -> dict[str, Any]:
         """The parameters of `claim_more` for up to `want` rows ({}: nothing to claim)."""
-        if want <= 0:
-            return {}
-        changed = self.rt.endpoints.refresh(conn)  # one row read: a removal or new URL shows
         endpoint = self.rt.endpoints.get(self.endpoint_name)
-        if endpoint is None:
+        if want <= 0 or endpoint is None:
             return {}
-        if changed:
-            want = min(want, self._room())
         return {
             "endpoint": self.endpoint_name,
             "run_token": self.run_token,
@@ -199,14 +178,8 @@ class Drain:
             "cap": endpoint.max_in_flight,
             "max_tasks": leases.MAX_TASKS_PER_ENDPOINT,
             "lease_seconds": leases.STARTED_SECONDS,
+            "generation": self.rt.endpoints.generation,
         }
-
-    def _claim_statements(
-        self, conn: psycopg.Connection[Any], params: dict[str, Any]
-    ) -> psycopg.Cursor[Any]:
-        """The endpoint's claim lock, then `claim_more` (their cursor), in `conn`'s transaction."""
-        conn.execute(query("claim_lock_endpoint_wait"), {"endpoint": self.endpoint_name})
-        return conn.execute(query("claim_more"), params)
 
     def _submit(self, jobs: list[Job]) -> None:
         if not jobs:
@@ -228,30 +201,18 @@ class Drain:
     # recording
 
     def _record(self, sent: list[Sent], want: int) -> list[Any] | None:
-        """Record `sent` and lease up to `want` more, in one transaction; the new rows, or
-        None when the results could not be recorded (their leases expire: sent again)."""
+        """Record `sent` and lease up to `want` more (`_round`); the new rows, or None when
+        the results could not be recorded (their leases expire: sent again)."""
         for one in sent:
             _log_attempt(self.endpoint_name, one)
-        delivered = sum(1 for s in sent if s.outcome.status == "delivered")
-        counts = {self.endpoint_name: (delivered, len(sent) - delivered)}
         # The POSTs happened: keep trying to record them through a database blip (a restart
         # takes seconds), rather than let the lease expire and send them all again.
         for pause in (0.5, 1.0, 2.0, 4.0, 8.0, 0.0):
             try:
                 with self.rt.pool.connection() as conn:
-                    params = self._claim_params(conn, want)
-                    # One pipeline: the results, then (lock, claim) the refill, one commit. The
-                    # claim lock is taken last and held for the server's time only.
-                    with conn.pipeline(), conn.transaction():
-                        disabled = record(conn, self.rt, sent, self.run_token, counts, not params)
-                        claimed = None
-                        if params and self.endpoint_name not in disabled:
-                            claimed = self._claim_statements(conn, params)
-                    self.recorded += len(sent)
-                    return claimed.fetchall() if claimed is not None else []
-            except psycopg.errors.UniqueViolation:  # the claim's (a key leased meanwhile)
-                want = 0  # nothing was recorded: record alone, at once
-                continue
+                    claimed = self._round(conn, sent, want)
+                self.recorded += len(sent)
+                return claimed
             except psycopg.OperationalError as exc:
                 if not pause:
                     log.warning(
@@ -264,6 +225,122 @@ class Drain:
                 log.warning("database unavailable recording results (%s); retrying", short(exc))
                 time.sleep(pause)
         return None
+
+    def _round(
+        self, conn: psycopg.Connection[Any], sent: list[Sent], want: int, again: bool = True
+    ) -> list[Any]:
+        """One round trip: record `sent` in a transaction of its own, whose commit waits for
+        the WAL flush; then, in a second one that does not, take the endpoint's claim lock and
+        lease up to `want` more (`claim_more`). The rows leased ([] when none).
+
+        One pipeline, read only after its single sync: the claim lock is held for the
+        server's time only, never across a WAL flush nor while this thread waits for the GIL.
+        The runtime endpoints' generation comes along; when it moved, the claim leased nothing
+        (its own guard), the snapshot is reloaded and the claim asked again, once."""
+        params = self._claim_params(want)
+        cursors: dict[str, psycopg.Cursor[Any]] = {}
+        try:
+            with own_transactions(conn), conn.pipeline():
+                cursors["generation"] = conn.execute(query("endpoints_generation"))
+                if sent:
+                    conn.execute(b"BEGIN")
+                    cursors |= _record_statements(
+                        conn, self.rt, self.endpoint_name, sent, self.run_token, not params
+                    )
+                    cursors["committed"] = conn.execute(b"COMMIT")
+                if params:
+                    conn.execute(b"BEGIN")
+                    # a lease lost in a crash only comes back sooner: no WAL flush to wait for
+                    conn.execute(b"SET LOCAL synchronous_commit = off")
+                    conn.execute(
+                        query("claim_lock_endpoint_wait"), {"endpoint": self.endpoint_name}
+                    )
+                    cursors["claimed"] = conn.execute(query("claim_more"), params)
+                    conn.execute(b"COMMIT")
+        except psycopg.errors.UniqueViolation:  # the claim's: a key leased meanwhile
+            committed = cursors.get("committed")
+            if sent and (committed is None or committed.statusmessage != "COMMIT"):
+                raise
+            return []  # the results are recorded; the next round leases
+        if sent:
+            _report(cursors, self.run_token, len(sent))
+        claimed = cursors["claimed"].fetchall() if params else []
+        generation = cursors["generation"].fetchone()
+        if generation is not None and generation[0] != self.rt.endpoints.generation:
+            self.rt.endpoints.refresh(conn)  # a removal or new URL shows before the next claim
+            conn.commit()
+            if params and again:
+                return self._round(conn, [], min(want, self._room()), again=False)
+        return claimed
+
+
+@contextlib.contextmanager
+def own_transactions(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """`conn` sends its own BEGIN and COMMIT meanwhile (two transactions in one pipeline);
+    back to the pool's mode after, an aborted transaction rolled back."""
+    conn.autocommit = True
+    try:
+        yield
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute(b"ROLLBACK")
+            conn.autocommit = False
+
+
+def _record_statements(
+    conn: psycopg.Connection[Any],
+    rt: runtime.Runtime,
+    endpoint_name: str,
+    sent: list[Sent],
+    run_token: str,
+    wake: bool,
+) -> dict[str, psycopg.Cursor[Any]]:
+    """Queue the statements recording `sent` (only rows still under `run_token` change) and
+    the endpoint's health; their cursors. `wake`: NOTIFY the relays if something waits for
+    the room freed (False: the caller leases it itself)."""
+    # rows locked in id order, as the heartbeat's renewal locks them: the two never deadlock
+    sent = sorted(sent, key=lambda s: s.job.delivery_id)
+    params: dict[str, Any] = {
+        "run_token": run_token,
+        "wake": wake,
+        "ids": [s.job.delivery_id for s in sent],
+        "outcomes": [s.outcome.status for s in sent],
+        "delays": [s.outcome.delay or 0.0 for s in sent],
+        "codes": [s.result.status_code for s in sent],
+        "errors": [s.result.error for s in sent],
+        "bodies": [s.result.response_body.replace("\x00", "") for s in sent],
+        "attempted": [s.attempted_at for s in sent],
+        "durations": [s.result.duration_ms for s in sent],
+    }
+    # the statement also wakes the relays (NOTIFY at commit): capacity was freed
+    cursors = {"changed": conn.execute(query("record_results"), params)}
+    delivered = sum(1 for s in sent if s.outcome.status == "delivered")
+    counts = _health_worth_writing({endpoint_name: (delivered, len(sent) - delivered)})
+    health = outcomes_params(counts, rt.settings.webhook.disable_after)
+    if health is not None:  # last: it locks the endpoint's health row until commit
+        cursors["disabled"] = conn.execute(query("endpoint_outcomes"), health)
+    return cursors
+
+
+def _report(cursors: dict[str, psycopg.Cursor[Any]], run_token: str, sent: int) -> None:
+    """Log what the recording statements found: endpoints disabled, leases lost."""
+    if "disabled" in cursors:
+        for (name,) in cursors["disabled"].fetchall():
+            log.warning(
+                "endpoint %s disabled: nothing but failures for webhook.disable_after; its "
+                "deliveries wait until `wg-webhooks endpoints enable %s`",
+                name,
+                name,
+            )
+    changed = cursors["changed"].fetchone()
+    if changed is not None and changed[0] != sent:
+        log.warning(
+            "the lease of run %s was lost before its results were recorded (%d of %d kept)",
+            run_token,
+            changed[0],
+            sent,
+        )
 
 
 def give_back(rt: runtime.Runtime, ids: list[int], run_token: str) -> None:
@@ -326,52 +403,3 @@ def _health_worth_writing(counts: dict[str, tuple[int, int]]) -> dict[str, tuple
             _last_success_written[name] = now
             worth[name] = (ok, failed)
     return worth
-
-
-def record(
-    conn: psycopg.Connection[Any],
-    rt: runtime.Runtime,
-    sent: list[Sent],
-    run_token: str,
-    counts: dict[str, tuple[int, int]],
-    wake: bool = True,
-) -> list[str]:
-    """Record `sent` (in the caller's transaction): only rows still under `run_token` change.
-    `wake`: NOTIFY the relays if something waits for the room freed (False: the caller leases
-    it itself). The endpoints this disabled (webhook.disable_after)."""
-    if not sent:
-        return []
-    # rows locked in id order, as the heartbeat's renewal locks them: the two never deadlock
-    sent = sorted(sent, key=lambda s: s.job.delivery_id)
-    params: dict[str, Any] = {
-        "run_token": run_token,
-        "wake": wake,
-        "ids": [s.job.delivery_id for s in sent],
-        "outcomes": [s.outcome.status for s in sent],
-        "delays": [s.outcome.delay or 0.0 for s in sent],
-        "codes": [s.result.status_code for s in sent],
-        "errors": [s.result.error for s in sent],
-        "bodies": [s.result.response_body.replace("\x00", "") for s in sent],
-        "attempted": [s.attempted_at for s in sent],
-        "durations": [s.result.duration_ms for s in sent],
-    }
-    # the statement also wakes the relays (NOTIFY at commit): capacity was freed
-    changed = conn.execute(query("record_results"), params).fetchone()
-    disabled = record_outcomes(
-        conn, _health_worth_writing(counts), rt.settings.webhook.disable_after
-    )
-    for name in disabled:
-        log.warning(
-            "endpoint %s disabled: nothing but failures for webhook.disable_after; its "
-            "deliveries wait until `wg-webhooks endpoints enable %s`",
-            name,
-            name,
-        )
-    if changed is not None and changed[0] != len(sent):
-        log.warning(
-            "the lease of run %s was lost before its results were recorded (%d of %d kept)",
-            run_token,
-            changed[0],
-            len(sent),
-        )
-    return disabled

@@ -11,7 +11,7 @@ import psycopg
 from services.db.queries import query
 from workers import leases, runtime
 from workers.app import app
-from workers.drain import Drain, jobs_of, short
+from workers.drain import Drain, jobs_of, own_transactions, short
 from workers.heartbeat import heartbeat
 
 log = logging.getLogger(__name__)
@@ -48,20 +48,27 @@ def deliver(delivery_ids: list[int], lease_token: str) -> int:
 def _start(rt: runtime.Runtime, ids: list[int], lease_token: str, run_token: str) -> list[Any]:
     """Take the lease over and read what to send (an empty list: stale or duplicate)."""
     with rt.pool.connection() as conn:
-        # re-arming a lease needs no WAL flush: lost in a crash, it only expires sooner
-        conn.execute("SET LOCAL synchronous_commit = off")
-        rows = conn.execute(
-            query("start_lease"),
-            {
-                "ids": ids,
-                "lease_token": lease_token,
-                "run_token": run_token,
-                "lease_seconds": leases.STARTED_SECONDS,  # short: the heartbeat renews it
-            },
-        ).fetchall()
-        # After the lease is ours: a change committed before it (a removal, a new URL) is seen
-        # here, so nothing is POSTed to a URL its endpoint no longer has.
-        if rows:
+        # One round trip; re-arming a lease needs no WAL flush: lost in a crash, it only
+        # expires sooner.
+        with own_transactions(conn), conn.pipeline():
+            conn.execute(b"BEGIN")
+            conn.execute(b"SET LOCAL synchronous_commit = off")
+            started = conn.execute(
+                query("start_lease"),
+                {
+                    "ids": ids,
+                    "lease_token": lease_token,
+                    "run_token": run_token,
+                    "lease_seconds": leases.STARTED_SECONDS,  # short: the heartbeat renews it
+                },
+            )
+            # After the lease is ours: a change committed before it (a removal, a new URL) is
+            # seen here, so nothing is POSTed to a URL its endpoint no longer has.
+            generation = conn.execute(query("endpoints_generation"))
+            conn.execute(b"COMMIT")
+        rows = started.fetchall()
+        current = generation.fetchone()
+        if rows and current is not None and current[0] != rt.endpoints.generation:
             rt.endpoints.refresh(conn)
-        conn.commit()
+            conn.commit()
     return rows

@@ -151,7 +151,9 @@ ORDER BY s.id;
 -- in-flight cap, at most %(max_tasks)s tasks, the oldest open delivery per ordering key, rows
 -- another claimer holds skipped), started under its own token at once, and reads what to send.
 -- The caller holds the endpoint's claim lock (claim_lock_endpoint_wait) in the transaction.
--- Nothing for a disabled endpoint.
+-- Nothing for a disabled endpoint, nor when the runtime endpoints changed since the caller's
+-- snapshot (%(generation)s): it reloads them and asks again, so nothing leased here is POSTed
+-- to a URL its endpoint no longer has.
 WITH in_flight AS (
     SELECT count(*) AS rows,
            count(DISTINCT lease_token) FILTER (WHERE lease_token <> %(run_token)s::uuid) AS tasks
@@ -159,7 +161,9 @@ WITH in_flight AS (
 ), room AS (
     SELECT CASE WHEN tasks >= %(max_tasks)s
                   OR EXISTS (SELECT 1 FROM webhook_endpoints w
-                             WHERE w.name = %(endpoint)s AND w.disabled_at IS NOT NULL) THEN 0
+                             WHERE w.name = %(endpoint)s AND w.disabled_at IS NOT NULL)
+                  OR coalesce((SELECT generation FROM webhook_endpoint_generation), 0)
+                     <> %(generation)s THEN 0
                 ELSE greatest(least(%(want)s, %(cap)s - rows), 0) END AS free
     FROM in_flight
 ), picked AS (
