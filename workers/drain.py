@@ -1,34 +1,36 @@
 """A task's burst: its endpoint's POST pipeline kept full, one Celery message for many batches.
 
 The relay's message starts a task with one batch. The task POSTs it on the process's event
-loop (`workers.http`) and, as answers come in, records them and leases the endpoint's next due
-deliveries itself in the same transaction (`claim_more`: the relay's rules, the endpoint's
-claim lock, started at once under the task's own token), so up to `leases.batch_size` POSTs of
-its endpoint stay in flight without a claim round, a publish and a task start per batch. It
-stops leasing after `leases.DRAIN_SECONDS` (a slow endpoint gives its worker thread back
-regularly), and when nothing is due it waits `leases.LINGER_SECONDS` for the next NOTIFY
-(`workers.wakeup`) before it ends. Everything it holds is renewed by the heartbeat while it
+loop (`workers.http`) and, as answers come in, hands them to the process's recorder
+(`workers.recorder`: group commit, off this thread's path) and leases the endpoint's next due
+deliveries itself (`claim_more`: the relay's rules, the endpoint's claim lock, started at once
+under the task's own token), so up to `leases.batch_size` POSTs of its endpoint stay in flight
+without a claim round, a publish and a task start per batch, and an answered POST's slot is
+free again after one claim rather than after a durable commit. It stops leasing after
+`leases.DRAIN_SECONDS` (a slow endpoint gives its worker thread back regularly), and when
+nothing is due it waits `leases.LINGER_SECONDS` for the next NOTIFY (`workers.wakeup`) before it
+ends, once its results are written. Everything it holds is renewed by the heartbeat while it
 runs; a killed task's rows come back within the started lease, as before.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 
+from services.db.pool import own_transactions
 from services.db.queries import query
-from services.endpoint_health import outcomes_params
 from workers import leases, runtime
 from workers.delivery import Job, Sent, submit
 from workers.handoff import Handoff, for_process
 from workers.heartbeat import heartbeat
+from workers.recorder import recorder
 from workers.wakeup import wakeup
 
 log = logging.getLogger("workers.tasks")
@@ -74,8 +76,11 @@ class Drain:
         self.endpoint_name = endpoint_name
         self.run_token = run_token
         self.in_flight: dict[concurrent.futures.Future[Sent], Job] = {}
+        # answers handed to the recorder, by its future: their rows stay ours until written
+        self.recording: dict[concurrent.futures.Future[bool], list[int]] = {}
+        self.recorded = 0  # attempts written, of the handed over ones no longer in `recording`
         self.began = time.monotonic()
-        self.recorded = 0
+        self.claim_failed = False
 
     def run(self, jobs: list[Job]) -> int:
         """Send `jobs` and what the endpoint has due after them; the number of attempts
@@ -94,10 +99,10 @@ class Drain:
             if self.in_flight:
                 sent = self._collect()
                 seen = wakeup.generation(dsn)  # before the claim: a NOTIFY after it counts
-                more = self._record(sent, self._room() if self._may_lease() else 0)
-                if more is None:  # nothing could be recorded: the leases will expire
-                    break
-                self._submit(jobs_of(more))
+                leasing = self._may_lease()
+                self._hand_over(sent, wake=not leasing)
+                if leasing:
+                    self._submit(jobs_of(self._claim_alone(self._room())))
                 continue
             # Idle. One task per endpoint waits for the next event; the others end.
             if not self._may_lease() or not handoff.take(self.endpoint_name, self.run_token):
@@ -105,12 +110,26 @@ class Drain:
             if not self._linger(seen):
                 break
             seen = wakeup.generation(dsn)
-            try:
-                self._submit(jobs_of(self._claim_alone(self._room())))
-            except psycopg.OperationalError as exc:
-                log.warning("database unavailable leasing more (%s); ending the burst", short(exc))
-                break
-        return self.recorded
+            self._submit(jobs_of(self._claim_alone(self._room())))
+        return self._recorded()
+
+    def _hand_over(self, sent: list[Sent], wake: bool) -> None:
+        for one in sent:
+            _log_attempt(self.endpoint_name, one)
+        done = recorder.submit(self.run_token, self.endpoint_name, sent, wake)
+        self.recording[done] = [s.job.delivery_id for s in sent]
+
+    def _recorded(self) -> int:
+        """Wait for every answer handed over to be written; how many were."""
+        return self.recorded + sum(
+            len(ids) for done, ids in self.recording.items() if done.result()
+        )
+
+    def _answered(self) -> list[int]:
+        """Rows answered but not yet written: leased still, but no longer POSTs in flight."""
+        for done in [done for done in self.recording if done.done()]:
+            self.recorded += len(self.recording.pop(done)) if done.result() else 0
+        return [i for ids in self.recording.values() for i in ids]
 
     def _linger(self, seen: int) -> bool:
         """Wait for a notification after `seen`, at most LINGER_SECONDS, less if the worker
@@ -153,7 +172,9 @@ class Drain:
 
     def _may_lease(self) -> bool:
         return (
-            time.monotonic() - self.began < leases.DRAIN_SECONDS and not runtime.stopping.is_set()
+            time.monotonic() - self.began < leases.DRAIN_SECONDS
+            and not runtime.stopping.is_set()
+            and not self.claim_failed
         )
 
     def _room(self) -> int:
@@ -163,8 +184,17 @@ class Drain:
         return leases.window(endpoint, self.rt.settings.webhook.batch_size) - len(self.in_flight)
 
     def _claim_alone(self, want: int) -> list[Any]:
-        with self.rt.pool.connection() as conn:
-            return self._round(conn, [], want)
+        """Up to `want` more of the endpoint's due deliveries, leased ([] when none, or when the
+        database is out of reach: then the burst leases no more)."""
+        if want <= 0:
+            return []
+        try:
+            with self.rt.pool.connection() as conn:
+                return self._claim(conn, want)
+        except psycopg.OperationalError as exc:
+            log.warning("database unavailable leasing more (%s); ending the burst", short(exc))
+            self.claim_failed = True
+            return []
 
     def _claim_params(self, want: int) -> dict[str, Any]:
         """The parameters of `claim_more` for up to `want` rows ({}: nothing to claim)."""
@@ -179,6 +209,7 @@ class Drain:
             "max_tasks": leases.MAX_TASKS_PER_ENDPOINT,
             "lease_seconds": leases.STARTED_SECONDS,
             "generation": self.rt.endpoints.generation,
+            "answered": self._answered(),
         }
 
     def _submit(self, jobs: list[Job]) -> None:
@@ -196,151 +227,40 @@ class Drain:
         block_private = self.rt.settings.webhook.block_private_networks
         for job in jobs:
             self.in_flight[submit(endpoint, job, block_private)] = job
-        heartbeat.hold(self.run_token, [j.delivery_id for j in self.in_flight.values()])
+        heartbeat.hold(
+            self.run_token,
+            [j.delivery_id for j in self.in_flight.values()] + self._answered(),
+        )
 
-    # recording
+    def _claim(self, conn: psycopg.Connection[Any], want: int, again: bool = True) -> list[Any]:
+        """One round trip: the endpoint's claim lock and `claim_more`, in a transaction whose
+        commit waits for no WAL flush, the runtime endpoints' generation along. The rows leased.
 
-    def _record(self, sent: list[Sent], want: int) -> list[Any] | None:
-        """Record `sent` and lease up to `want` more (`_round`); the new rows, or None when
-        the results could not be recorded (their leases expire: sent again)."""
-        for one in sent:
-            _log_attempt(self.endpoint_name, one)
-        # The POSTs happened: keep trying to record them through a database blip (a restart
-        # takes seconds), rather than let the lease expire and send them all again.
-        for pause in (0.5, 1.0, 2.0, 4.0, 8.0, 0.0):
-            try:
-                with self.rt.pool.connection() as conn:
-                    claimed = self._round(conn, sent, want)
-                self.recorded += len(sent)
-                return claimed
-            except psycopg.OperationalError as exc:
-                if not pause:
-                    log.warning(
-                        "could not record %d attempts (%s); their leases will expire and they "
-                        "will be sent again",
-                        len(sent),
-                        short(exc),
-                    )
-                    return None
-                log.warning("database unavailable recording results (%s); retrying", short(exc))
-                time.sleep(pause)
-        return None
-
-    def _round(
-        self, conn: psycopg.Connection[Any], sent: list[Sent], want: int, again: bool = True
-    ) -> list[Any]:
-        """One round trip: record `sent` in a transaction of its own, whose commit waits for
-        the WAL flush; then, in a second one that does not, take the endpoint's claim lock and
-        lease up to `want` more (`claim_more`). The rows leased ([] when none).
-
-        One pipeline, read only after its single sync: the claim lock is held for the
-        server's time only, never across a WAL flush nor while this thread waits for the GIL.
-        The runtime endpoints' generation comes along; when it moved, the claim leased nothing
-        (its own guard), the snapshot is reloaded and the claim asked again, once."""
+        One pipeline, read only after its single sync: the claim lock is held for the server's
+        time only, never while this thread waits for the GIL. When the generation moved, the
+        claim leased nothing (its own guard): the snapshot is reloaded, the claim asked again."""
         params = self._claim_params(want)
-        cursors: dict[str, psycopg.Cursor[Any]] = {}
+        if not params:
+            return []
         try:
             with own_transactions(conn), conn.pipeline():
-                cursors["generation"] = conn.execute(query("endpoints_generation"))
-                if sent:
-                    conn.execute(b"BEGIN")
-                    cursors |= _record_statements(
-                        conn, self.rt, self.endpoint_name, sent, self.run_token, not params
-                    )
-                    cursors["committed"] = conn.execute(b"COMMIT")
-                if params:
-                    conn.execute(b"BEGIN")
-                    # a lease lost in a crash only comes back sooner: no WAL flush to wait for
-                    conn.execute(b"SET LOCAL synchronous_commit = off")
-                    conn.execute(
-                        query("claim_lock_endpoint_wait"), {"endpoint": self.endpoint_name}
-                    )
-                    cursors["claimed"] = conn.execute(query("claim_more"), params)
-                    conn.execute(b"COMMIT")
-        except psycopg.errors.UniqueViolation:  # the claim's: a key leased meanwhile
-            committed = cursors.get("committed")
-            if sent and (committed is None or committed.statusmessage != "COMMIT"):
-                raise
-            return []  # the results are recorded; the next round leases
-        if sent:
-            _report(cursors, self.run_token, len(sent))
-        claimed = cursors["claimed"].fetchall() if params else []
-        generation = cursors["generation"].fetchone()
-        if generation is not None and generation[0] != self.rt.endpoints.generation:
+                generation = conn.execute(query("endpoints_generation"))
+                conn.execute(b"BEGIN")
+                # a lease lost in a crash only comes back sooner: no WAL flush to wait for
+                conn.execute(b"SET LOCAL synchronous_commit = off")
+                conn.execute(query("claim_lock_endpoint_wait"), {"endpoint": self.endpoint_name})
+                claimed = conn.execute(query("claim_more"), params)
+                conn.execute(b"COMMIT")
+        except psycopg.errors.UniqueViolation:  # a key leased meanwhile: the next round
+            return []
+        rows = claimed.fetchall()
+        current = generation.fetchone()
+        if current is not None and current[0] != self.rt.endpoints.generation:
             self.rt.endpoints.refresh(conn)  # a removal or new URL shows before the next claim
             conn.commit()
-            if params and again:
-                return self._round(conn, [], min(want, self._room()), again=False)
-        return claimed
-
-
-@contextlib.contextmanager
-def own_transactions(conn: psycopg.Connection[Any]) -> Iterator[None]:
-    """`conn` sends its own BEGIN and COMMIT meanwhile (two transactions in one pipeline);
-    back to the pool's mode after, an aborted transaction rolled back."""
-    conn.autocommit = True
-    try:
-        yield
-    finally:
-        with contextlib.suppress(psycopg.Error):
-            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                conn.execute(b"ROLLBACK")
-            conn.autocommit = False
-
-
-def _record_statements(
-    conn: psycopg.Connection[Any],
-    rt: runtime.Runtime,
-    endpoint_name: str,
-    sent: list[Sent],
-    run_token: str,
-    wake: bool,
-) -> dict[str, psycopg.Cursor[Any]]:
-    """Queue the statements recording `sent` (only rows still under `run_token` change) and
-    the endpoint's health; their cursors. `wake`: NOTIFY the relays if something waits for
-    the room freed (False: the caller leases it itself)."""
-    # rows locked in id order, as the heartbeat's renewal locks them: the two never deadlock
-    sent = sorted(sent, key=lambda s: s.job.delivery_id)
-    params: dict[str, Any] = {
-        "run_token": run_token,
-        "wake": wake,
-        "ids": [s.job.delivery_id for s in sent],
-        "outcomes": [s.outcome.status for s in sent],
-        "delays": [s.outcome.delay or 0.0 for s in sent],
-        "codes": [s.result.status_code for s in sent],
-        "errors": [s.result.error for s in sent],
-        "bodies": [s.result.response_body.replace("\x00", "") for s in sent],
-        "attempted": [s.attempted_at for s in sent],
-        "durations": [s.result.duration_ms for s in sent],
-    }
-    # the statement also wakes the relays (NOTIFY at commit): capacity was freed
-    cursors = {"changed": conn.execute(query("record_results"), params)}
-    delivered = sum(1 for s in sent if s.outcome.status == "delivered")
-    counts = _health_worth_writing({endpoint_name: (delivered, len(sent) - delivered)})
-    health = outcomes_params(counts, rt.settings.webhook.disable_after)
-    if health is not None:  # last: it locks the endpoint's health row until commit
-        cursors["disabled"] = conn.execute(query("endpoint_outcomes"), health)
-    return cursors
-
-
-def _report(cursors: dict[str, psycopg.Cursor[Any]], run_token: str, sent: int) -> None:
-    """Log what the recording statements found: endpoints disabled, leases lost."""
-    if "disabled" in cursors:
-        for (name,) in cursors["disabled"].fetchall():
-            log.warning(
-                "endpoint %s disabled: nothing but failures for webhook.disable_after; its "
-                "deliveries wait until `wg-webhooks endpoints enable %s`",
-                name,
-                name,
-            )
-    changed = cursors["changed"].fetchone()
-    if changed is not None and changed[0] != sent:
-        log.warning(
-            "the lease of run %s was lost before its results were recorded (%d of %d kept)",
-            run_token,
-            changed[0],
-            sent,
-        )
+            if again:
+                return self._claim(conn, min(want, self._room()), again=False)
+        return rows
 
 
 def give_back(rt: runtime.Runtime, ids: list[int], run_token: str) -> None:
@@ -378,28 +298,3 @@ def _log_attempt(endpoint_name: str, sent: Sent) -> None:
 
 def short(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-
-
-# endpoint -> when this process last wrote a clean success for it (monotonic seconds)
-_last_success_written: dict[str, float] = {}
-HEALTHY_REFRESH = 5.0
-
-
-def _health_worth_writing(counts: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
-    """Drop all-success batches of endpoints this process saw healthy a moment ago.
-
-    Writing the health row locks it until commit; doing that for every batch would make all
-    tasks of one endpoint commit one after another. A failure is always written; a success
-    at least every HEALTHY_REFRESH seconds, which keeps last_success_at (and the end of a
-    failing streak) current within that.
-    """
-    now = time.monotonic()
-    worth: dict[str, tuple[int, int]] = {}
-    for name, (ok, failed) in counts.items():
-        if failed:
-            _last_success_written.pop(name, None)
-            worth[name] = (ok, failed)
-        elif now - _last_success_written.get(name, -HEALTHY_REFRESH) >= HEALTHY_REFRESH:
-            _last_success_written[name] = now
-            worth[name] = (ok, failed)
-    return worth

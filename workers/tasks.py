@@ -8,10 +8,11 @@ from typing import Any
 
 import psycopg
 
+from services.db.pool import own_transactions
 from services.db.queries import query
 from workers import leases, runtime
 from workers.app import app
-from workers.drain import Drain, jobs_of, own_transactions, short
+from workers.drain import Drain, jobs_of, short
 from workers.heartbeat import heartbeat
 
 log = logging.getLogger(__name__)

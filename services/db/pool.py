@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
@@ -70,3 +73,18 @@ def make_pool(
         configure=_generic_plans if generic_plans else None,
         kwargs={"application_name": name},
     )
+
+
+@contextlib.contextmanager
+def own_transactions(conn: Connection[Any]) -> Iterator[None]:
+    """Inside, `conn` runs the BEGIN and COMMIT it is sent (several transactions in one
+    pipeline, one round trip); after, it is back in the pool's mode, an aborted transaction
+    rolled back."""
+    conn.autocommit = True
+    try:
+        yield
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute(b"ROLLBACK")
+            conn.autocommit = False

@@ -155,7 +155,8 @@ ORDER BY s.id;
 -- snapshot (%(generation)s): it reloads them and asks again, so nothing leased here is POSTed
 -- to a URL its endpoint no longer has.
 WITH in_flight AS (
-    SELECT count(*) AS rows,
+    -- the rows this task has answers for are no longer POSTs in flight, recorded or not yet
+    SELECT count(*) FILTER (WHERE id <> ALL(%(answered)s::bigint[])) AS rows,
            count(DISTINCT lease_token) FILTER (WHERE lease_token <> %(run_token)s::uuid) AS tasks
     FROM webhook_deliveries WHERE endpoint = %(endpoint)s AND status = 'leased'
 ), room AS (
@@ -195,13 +196,16 @@ WHERE id = ANY(%(ids)s::bigint[]) AND lease_token = ANY(%(tokens)s::uuid[])
   AND status = 'leased';
 
 -- name: record_results
--- Record a task's attempts in one statement; only rows still under this lease change state.
+-- Record attempts of one or more tasks (a worker's recorder: group commit) in one statement;
+-- a row changes state only while it is still under the lease of the task that sent it.
+-- The ids of the rows recorded.
 WITH r AS (
     SELECT *
-    FROM unnest(%(ids)s::bigint[], %(outcomes)s::text[], %(delays)s::float8[],
-                %(codes)s::int[], %(errors)s::text[], %(bodies)s::text[],
-                %(attempted)s::timestamptz[], %(durations)s::float8[])
-         AS r(id, outcome, delay, code, error, body, attempted_at, duration_ms)
+    FROM unnest(%(ids)s::bigint[], %(tokens)s::uuid[], %(wakes)s::boolean[],
+                %(outcomes)s::text[], %(delays)s::float8[], %(codes)s::int[],
+                %(errors)s::text[], %(bodies)s::text[], %(attempted)s::timestamptz[],
+                %(durations)s::float8[])
+         AS r(id, token, wake, outcome, delay, code, error, body, attempted_at, duration_ms)
 ), updated AS (
     UPDATE webhook_deliveries AS d
     SET status = CASE r.outcome WHEN 'retry' THEN 'pending' ELSE r.outcome END,
@@ -217,8 +221,8 @@ WITH r AS (
                             ELSE d.delivered_at END,
         updated_at = clock_timestamp()
     FROM r
-    WHERE d.id = r.id AND d.lease_token = %(run_token)s AND d.status = 'leased'
-    RETURNING d.id, d.endpoint
+    WHERE d.id = r.id AND d.lease_token = r.token AND d.status = 'leased'
+    RETURNING d.id, d.endpoint, r.wake
 ), logged AS (
     INSERT INTO webhook_attempts
         (delivery_id, attempted_at, duration_ms, status_code, error, response_body, outcome)
@@ -228,11 +232,10 @@ WITH r AS (
 -- Capacity was freed and keys unblocked: wake the relays (NOTIFY is sent at commit) if a
 -- delivery of these endpoints is due and waiting (for room, or for an earlier event of its
 -- key), or a retry was scheduled. Otherwise the relays sleep on: a new event wakes them itself.
--- A task that goes on leasing for its endpoint (%(wake)s false) takes that room itself.
-SELECT (SELECT count(*) FROM updated),
+-- A task that goes on leasing for its endpoint (its rows' wake false) takes that room itself.
+SELECT ARRAY(SELECT id FROM updated),
        CASE WHEN EXISTS (SELECT 1 FROM r WHERE r.outcome = 'retry')
-              OR %(wake)s AND EXISTS (SELECT 1 FROM webhook_deliveries p
-                         WHERE p.endpoint IN (SELECT endpoint FROM updated)
+              OR EXISTS (SELECT 1 FROM webhook_deliveries p
+                         WHERE p.endpoint IN (SELECT endpoint FROM updated WHERE wake)
                            AND p.status = 'pending' AND p.next_attempt_at <= clock_timestamp())
             THEN pg_notify('webhook_outbox', '') END;
-
