@@ -1,10 +1,9 @@
-"""One leased delivery's POST: its headers and signature, the request, what came of it; `submit`
-starts it on the process's event loop (`workers.http`), `workers.drain` keeps a window of them."""
+"""One leased delivery's POST: its headers and signature, the request, what came of it.
+`send_one` runs on the process's event loop (`workers.http`); `workers.drain` keeps a window
+of them in flight."""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,7 +59,7 @@ def headers_for(endpoint: Endpoint, msg_id: str, body: bytes, timestamp: int) ->
     return headers
 
 
-async def _send_one(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
+async def send_one(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
     """One POST, as a span of the change's trace: the endpoint's name, never its URL (which may
     hold credentials) nor the headers."""
     attributes = {
@@ -105,11 +104,4 @@ async def _post(endpoint: Endpoint, job: Job, block_private: bool) -> Sent:
     )
     return Sent(
         job, result, classify(result, job.attempts + 1, endpoint.retry_schedule), attempted_at
-    )
-
-
-def submit(endpoint: Endpoint, job: Job, block_private: bool) -> concurrent.futures.Future[Sent]:
-    """Start one POST on the process's event loop; its future resolves to what came of it."""
-    return asyncio.run_coroutine_threadsafe(
-        _send_one(endpoint, job, block_private), http.io_loop.get()
     )

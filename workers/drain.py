@@ -1,21 +1,23 @@
 """A task's burst: its endpoint's POST pipeline kept full, one Celery message for many batches.
 
-The relay's message starts a task with one batch. The task POSTs it on the process's event
-loop (`workers.http`) and, as answers come in, hands them to the process's recorder
-(`workers.recorder`: group commit, off this thread's path) and leases the endpoint's next due
-deliveries itself (`claim_more`: the relay's rules, the endpoint's claim lock, started at once
-under the task's own token), so up to `leases.batch_size` POSTs of its endpoint stay in flight
-without a claim round, a publish and a task start per batch, and an answered POST's slot is
-free again after one claim rather than after a durable commit. It stops leasing after
-`leases.DRAIN_SECONDS` (a slow endpoint gives its worker thread back regularly), and when
-nothing is due it waits `leases.LINGER_SECONDS` for the next NOTIFY (`workers.wakeup`) before it
-ends, once its results are written. Everything it holds is renewed by the heartbeat while it
-runs; a killed task's rows come back within the started lease, as before.
+The relay's message starts a task with one batch. The task runs its burst as a coroutine on
+the process's event loop (`workers.http.io_loop`), beside every POST of the process: it starts
+the POSTs, and as answers come in it hands them to the process's recorder (`workers.recorder`:
+group commit, off this path) and leases the endpoint's next due deliveries itself
+(`claim_more`: the relay's rules, the endpoint's claim lock, started at once under the task's
+own token) on an async connection of the same loop. So up to `leases.batch_size` POSTs of its
+endpoint stay in flight without a claim round, a publish and a task start per batch, an
+answered POST's slot is free again after one claim rather than after a durable commit, and no
+answer waits for a thread to be scheduled. It stops leasing after `leases.DRAIN_SECONDS` (a slow
+endpoint gives its worker thread back regularly), and when nothing is due it waits
+`leases.LINGER_SECONDS` for the next NOTIFY (`workers.wakeup`) before it ends, once its results
+are written. Everything it holds is renewed by the heartbeat while it runs; a killed task's rows
+come back within the started lease, as before.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
+import asyncio
 import logging
 import threading
 import time
@@ -23,20 +25,23 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+from psycopg_pool import AsyncConnectionPool
 
-from services.db.pool import own_transactions
+from services.db.pool import make_async_pool, own_transactions_async
 from services.db.queries import query
 from workers import leases, runtime
-from workers.delivery import Job, Sent, submit
+from workers.delivery import Job, Sent, send_one
 from workers.handoff import Handoff, for_process
 from workers.heartbeat import heartbeat
+from workers.http import io_loop
 from workers.recorder import recorder
 from workers.wakeup import wakeup
 
 log = logging.getLogger("workers.tasks")
 
 LINGER_STEP = 0.25  # how soon a waiting task notices a shutdown
-GATHER_SECONDS = 0.02  # the longest the first answer of a round waits for the others
+GATHER_SECONDS = 0.005  # the longest the first answer of a round waits for the others
+CLAIM_CONNECTIONS = 8  # the loop's connections for claims, per worker process
 
 
 class _Lingering:
@@ -61,6 +66,31 @@ class _Lingering:
 _lingering = _Lingering()
 
 
+class _ClaimPool:
+    """The loop's pool of connections for claims: opened on first use, on the loop."""
+
+    def __init__(self) -> None:
+        self._pool: AsyncConnectionPool[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def get(self, dsn: str) -> AsyncConnectionPool[Any]:
+        loop = asyncio.get_running_loop()
+        if self._pool is None or self._loop is not loop:
+            pool = make_async_pool(dsn, max_size=CLAIM_CONNECTIONS, name="wg-webhooks-worker")
+            self._pool, self._loop = pool, loop
+            await pool.open(wait=False)
+        return self._pool
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close(timeout=2)
+
+
+_claim_pool = _ClaimPool()
+io_loop.closing.append(_claim_pool.close)
+
+
 def jobs_of(rows: Sequence[Any]) -> list[Job]:
     return [
         Job(delivery_id, webhook_id, attempts, body, created_at, trace)
@@ -75,55 +105,58 @@ class Drain:
         self.rt = rt
         self.endpoint_name = endpoint_name
         self.run_token = run_token
-        self.in_flight: dict[concurrent.futures.Future[Sent], Job] = {}
+        self.in_flight: dict[asyncio.Task[Sent], Job] = {}
         # answers handed to the recorder, by its future: their rows stay ours until written
-        self.recording: dict[concurrent.futures.Future[bool], list[int]] = {}
+        self.recording: dict[asyncio.Future[bool], list[int]] = {}
         self.recorded = 0  # attempts written, of the handed over ones no longer in `recording`
         self.began = time.monotonic()
         self.claim_failed = False
 
     def run(self, jobs: list[Job]) -> int:
-        """Send `jobs` and what the endpoint has due after them; the number of attempts
-        recorded."""
+        """Send `jobs` and what the endpoint has due after them (from a worker thread, which
+        waits); the number of attempts recorded."""
         handoff = for_process(self.rt.settings.redis_url)
         try:
-            return self._run(jobs, handoff)
+            return io_loop.run(self._run(jobs, handoff))
         finally:
             handoff.drop(self.endpoint_name, self.run_token)
 
-    def _run(self, jobs: list[Job], handoff: Handoff) -> int:
+    async def _run(self, jobs: list[Job], handoff: Handoff) -> int:
         dsn = self.rt.settings.database_dsn
-        self._submit(jobs)
+        await self._submit(jobs)
         seen = wakeup.generation(dsn)
         while True:
             if self.in_flight:
-                sent = self._collect()
+                sent = await self._collect()
                 seen = wakeup.generation(dsn)  # before the claim: a NOTIFY after it counts
                 leasing = self._may_lease()
                 self._hand_over(sent, wake=not leasing)
                 if leasing:
-                    self._submit(jobs_of(self._claim_alone(self._room())))
+                    await self._submit(jobs_of(await self._claim(self._room())))
                 continue
             # Idle. One task per endpoint waits for the next event; the others end.
-            if not self._may_lease() or not handoff.take(self.endpoint_name, self.run_token):
+            if not self._may_lease():
                 break
-            if not self._linger(seen):
+            if not await asyncio.to_thread(handoff.take, self.endpoint_name, self.run_token):
+                break
+            if not await self._linger(seen):
                 break
             seen = wakeup.generation(dsn)
-            self._submit(jobs_of(self._claim_alone(self._room())))
-        return self._recorded()
+            await self._submit(jobs_of(await self._claim(self._room())))
+        return await self._recorded()
 
     def _hand_over(self, sent: list[Sent], wake: bool) -> None:
         for one in sent:
             _log_attempt(self.endpoint_name, one)
         done = recorder.submit(self.run_token, self.endpoint_name, sent, wake)
-        self.recording[done] = [s.job.delivery_id for s in sent]
+        self.recording[asyncio.wrap_future(done)] = [s.job.delivery_id for s in sent]
 
-    def _recorded(self) -> int:
+    async def _recorded(self) -> int:
         """Wait for every answer handed over to be written; how many were."""
-        return self.recorded + sum(
-            len(ids) for done, ids in self.recording.items() if done.result()
-        )
+        for done, ids in self.recording.items():
+            self.recorded += len(ids) if await done else 0
+        self.recording.clear()
+        return self.recorded
 
     def _answered(self) -> list[int]:
         """Rows answered but not yet written: leased still, but no longer POSTs in flight."""
@@ -131,7 +164,7 @@ class Drain:
             self.recorded += len(self.recording.pop(done)) if done.result() else 0
         return [i for ids in self.recording.values() for i in ids]
 
-    def _linger(self, seen: int) -> bool:
+    async def _linger(self, seen: int) -> bool:
         """Wait for a notification after `seen`, at most LINGER_SECONDS, less if the worker
         shuts down; whether one came. Not when half the worker's threads wait already."""
         if not _lingering.enter():
@@ -142,31 +175,28 @@ class Drain:
                 left = until - time.monotonic()
                 if left <= 0:
                     return False
-                if wakeup.wait(seen, min(left, LINGER_STEP)):
+                if await wakeup.wait_async(seen, min(left, LINGER_STEP)):
                     return True
             return False
         finally:
             _lingering.leave()
 
-    def _collect(self) -> list[Sent]:
+    async def _collect(self) -> list[Sent]:
         """The answers in so far: at least one, then until half of what is in flight is in,
-        for at most GATHER_SECONDS (one transaction records them, one claim refills the
-        room: fewer, larger rounds)."""
-        done, pending = concurrent.futures.wait(
-            self.in_flight, return_when=concurrent.futures.FIRST_COMPLETED
-        )
+        for at most GATHER_SECONDS (one claim refills the room: fewer, larger rounds)."""
+        done, pending = await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
         until = time.monotonic() + GATHER_SECONDS
         while pending and len(done) < len(self.in_flight) / 2:
             left = until - time.monotonic()
             if left <= 0:
                 break
-            more, pending = concurrent.futures.wait(
-                pending, timeout=left, return_when=concurrent.futures.FIRST_COMPLETED
+            more, pending = await asyncio.wait(
+                pending, timeout=left, return_when=asyncio.FIRST_COMPLETED
             )
             done |= more
-        for future in done:
-            del self.in_flight[future]
-        return [future.result() for future in done]
+        for task in done:
+            del self.in_flight[task]
+        return [task.result() for task in done]
 
     # leasing
 
@@ -182,19 +212,6 @@ class Drain:
         if endpoint is None:
             return 0
         return leases.window(endpoint, self.rt.settings.webhook.batch_size) - len(self.in_flight)
-
-    def _claim_alone(self, want: int) -> list[Any]:
-        """Up to `want` more of the endpoint's due deliveries, leased ([] when none, or when the
-        database is out of reach: then the burst leases no more)."""
-        if want <= 0:
-            return []
-        try:
-            with self.rt.pool.connection() as conn:
-                return self._claim(conn, want)
-        except psycopg.OperationalError as exc:
-            log.warning("database unavailable leasing more (%s); ending the burst", short(exc))
-            self.claim_failed = True
-            return []
 
     def _claim_params(self, want: int) -> dict[str, Any]:
         """The parameters of `claim_more` for up to `want` rows ({}: nothing to claim)."""
@@ -212,12 +229,57 @@ class Drain:
             "answered": self._answered(),
         }
 
-    def _submit(self, jobs: list[Job]) -> None:
+    async def _claim(self, want: int, again: bool = True) -> list[Any]:
+        """Up to `want` more of the endpoint's due deliveries, leased: one round trip for the
+        endpoint's claim lock and `claim_more`, in a transaction whose commit waits for no WAL
+        flush, the runtime endpoints' generation along ([] when none, or when the database is
+        out of reach: then the burst leases no more).
+
+        One pipeline, read only after its single sync: the claim lock is held for the server's
+        time only. When the generation moved, the claim leased nothing (its own guard): the
+        snapshot is reloaded and the claim asked again."""
+        params = self._claim_params(want)
+        if not params:
+            return []
+        try:
+            pool = await _claim_pool.get(self.rt.settings.database_dsn)
+            async with pool.connection() as conn:
+                async with own_transactions_async(conn), conn.pipeline():
+                    generation = await conn.execute(query("endpoints_generation"))
+                    await conn.execute(b"BEGIN")
+                    # a lease lost in a crash only comes back sooner: no WAL flush to wait for
+                    await conn.execute(b"SET LOCAL synchronous_commit = off")
+                    await conn.execute(
+                        query("claim_lock_endpoint_wait"), {"endpoint": self.endpoint_name}
+                    )
+                    claimed = await conn.execute(query("claim_more"), params)
+                    await conn.execute(b"COMMIT")
+                rows = await claimed.fetchall()
+                current = await generation.fetchone()
+        except psycopg.errors.UniqueViolation:  # a key leased meanwhile: the next round
+            return []
+        except psycopg.OperationalError as exc:
+            log.warning("database unavailable leasing more (%s); ending the burst", short(exc))
+            self.claim_failed = True
+            return []
+        if current is not None and current[0] != self.rt.endpoints.generation:
+            # a removal or new URL shows before the next claim
+            await asyncio.to_thread(self._refresh)
+            if again:
+                return await self._claim(min(want, self._room()), again=False)
+        return list(rows)
+
+    def _refresh(self) -> None:
+        with self.rt.pool.connection() as conn:
+            self.rt.endpoints.refresh(conn)
+
+    async def _submit(self, jobs: list[Job]) -> None:
         if not jobs:
             return
         endpoint = self.rt.endpoints.get(self.endpoint_name)
         if endpoint is None:
-            give_back(self.rt, [j.delivery_id for j in jobs], self.run_token)
+            ids = [j.delivery_id for j in jobs]
+            await asyncio.to_thread(give_back, self.rt, ids, self.run_token)
             log.warning(
                 "endpoint %s was removed: %d deliveries wait for it (nothing sent)",
                 self.endpoint_name,
@@ -226,41 +288,11 @@ class Drain:
             return
         block_private = self.rt.settings.webhook.block_private_networks
         for job in jobs:
-            self.in_flight[submit(endpoint, job, block_private)] = job
+            self.in_flight[asyncio.create_task(send_one(endpoint, job, block_private))] = job
         heartbeat.hold(
             self.run_token,
             [j.delivery_id for j in self.in_flight.values()] + self._answered(),
         )
-
-    def _claim(self, conn: psycopg.Connection[Any], want: int, again: bool = True) -> list[Any]:
-        """One round trip: the endpoint's claim lock and `claim_more`, in a transaction whose
-        commit waits for no WAL flush, the runtime endpoints' generation along. The rows leased.
-
-        One pipeline, read only after its single sync: the claim lock is held for the server's
-        time only, never while this thread waits for the GIL. When the generation moved, the
-        claim leased nothing (its own guard): the snapshot is reloaded, the claim asked again."""
-        params = self._claim_params(want)
-        if not params:
-            return []
-        try:
-            with own_transactions(conn), conn.pipeline():
-                generation = conn.execute(query("endpoints_generation"))
-                conn.execute(b"BEGIN")
-                # a lease lost in a crash only comes back sooner: no WAL flush to wait for
-                conn.execute(b"SET LOCAL synchronous_commit = off")
-                conn.execute(query("claim_lock_endpoint_wait"), {"endpoint": self.endpoint_name})
-                claimed = conn.execute(query("claim_more"), params)
-                conn.execute(b"COMMIT")
-        except psycopg.errors.UniqueViolation:  # a key leased meanwhile: the next round
-            return []
-        rows = claimed.fetchall()
-        current = generation.fetchone()
-        if current is not None and current[0] != self.rt.endpoints.generation:
-            self.rt.endpoints.refresh(conn)  # a removal or new URL shows before the next claim
-            conn.commit()
-            if again:
-                return self._claim(conn, min(want, self._room()), again=False)
-        return rows
 
 
 def give_back(rt: runtime.Runtime, ids: list[int], run_token: str) -> None:

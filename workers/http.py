@@ -30,7 +30,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -55,6 +55,8 @@ class _IoLoop:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pid = 0
         self._lock = threading.Lock()
+        # what else lives on the loop and is closed with it (the workers' claim connections)
+        self.closing: list[Callable[[], Awaitable[None]]] = []
 
     def get(self) -> asyncio.AbstractEventLoop:
         if self._loop is None or self._pid != os.getpid():
@@ -78,6 +80,8 @@ class _IoLoop:
             for session in list(_sessions.values()):
                 await session.close()
             _sessions.clear()
+            for close in self.closing:
+                await close()
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(close_sessions(), loop).result(timeout=5)

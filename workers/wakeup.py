@@ -9,6 +9,7 @@ unreachable) a wait simply times out and the task ends: the relay still hands wo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -30,6 +31,7 @@ class Wakeup:
         self._pid = 0
         self._dsn = ""
         self._stop = threading.Event()
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
     def stop(self) -> None:
         """End the listener (with the process's runtime); the next `generation` starts anew."""
@@ -53,10 +55,30 @@ class Wakeup:
         with self._cond:
             return self._cond.wait_for(lambda: self._generation != seen, timeout)
 
+    async def wait_async(self, seen: int, timeout: float) -> bool:
+        """`wait` for a coroutine: the loop goes on meanwhile."""
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+        with self._cond:
+            if self._generation != seen:
+                return True
+            self._waiters.add((loop, woken))
+        try:
+            async with asyncio.timeout(timeout):
+                await woken.wait()
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            with self._cond:
+                self._waiters.discard((loop, woken))
+
     def _bump(self) -> None:
         with self._cond:
             self._generation += 1
             self._cond.notify_all()
+            for loop, woken in self._waiters:
+                loop.call_soon_threadsafe(woken.set)
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.is_set():

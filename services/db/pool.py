@@ -6,13 +6,13 @@ import contextlib
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import psycopg
-from psycopg import Connection
+from psycopg import AsyncConnection, Connection
 from psycopg.rows import TupleRow
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 # A connection back in the pool for longer than this is checked (one round trip) before it is
 # handed out again; one that was in use a moment ago is not.
@@ -88,3 +88,39 @@ def own_transactions(conn: Connection[Any]) -> Iterator[None]:
             if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 conn.execute(b"ROLLBACK")
             conn.autocommit = False
+
+
+async def _generic_plans_async(conn: AsyncConnection[Any]) -> None:
+    await conn.execute("SET plan_cache_mode = force_generic_plan")
+    await conn.commit()
+
+
+def make_async_pool(
+    dsn: str, *, max_size: int, name: str
+) -> AsyncConnectionPool[AsyncConnection[TupleRow]]:
+    """An async pool for an event loop's statements (the workers' claims), not open yet:
+    `await .open()` on that loop. Prepared statements keep one plan, as `generic_plans`.
+    Connections are not pinged on checkout: one broken by a restart fails its statement with
+    `OperationalError` and is replaced."""
+    return AsyncConnectionPool(
+        dsn,
+        min_size=1,
+        max_size=max_size,
+        open=False,
+        name=name,
+        configure=_generic_plans_async,
+        kwargs={"application_name": name},
+    )
+
+
+@contextlib.asynccontextmanager
+async def own_transactions_async(conn: AsyncConnection[Any]) -> AsyncIterator[None]:
+    """`own_transactions` for an async connection."""
+    await conn.set_autocommit(True)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                await conn.execute(b"ROLLBACK")
+            await conn.set_autocommit(False)
