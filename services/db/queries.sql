@@ -235,7 +235,10 @@ WITH r AS (
 -- A task that goes on leasing for its endpoint (its rows' wake false) takes that room itself.
 SELECT ARRAY(SELECT id FROM updated),
        CASE WHEN EXISTS (SELECT 1 FROM r WHERE r.outcome = 'retry')
-              OR EXISTS (SELECT 1 FROM webhook_deliveries p
-                         WHERE p.endpoint IN (SELECT endpoint FROM updated WHERE wake)
-                           AND p.status = 'pending' AND p.next_attempt_at <= clock_timestamp())
+              -- the scan only when a row asks for it (a running task's rows do not): planned
+              -- as a semi join, it read the whole table on every call
+              OR coalesce((SELECT bool_or(wake) FROM updated), false)
+                 AND EXISTS (SELECT 1 FROM webhook_deliveries p
+                             WHERE p.endpoint = ANY (ARRAY(SELECT endpoint FROM updated WHERE wake))
+                               AND p.status = 'pending' AND p.next_attempt_at <= clock_timestamp())
             THEN pg_notify('webhook_outbox', '') END;
