@@ -28,7 +28,7 @@ class _IdleCheck:
     every checkout would cost a round trip per task start and per result write."""
 
     def __init__(self) -> None:
-        self._returned: weakref.WeakKeyDictionary[Connection[Any], float] = (
+        self._returned: weakref.WeakKeyDictionary[Connection[Any] | AsyncConnection[Any], float] = (
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
@@ -38,10 +38,21 @@ class _IdleCheck:
             self._returned[conn] = time.monotonic()
 
     def check(self, conn: Connection[Any]) -> None:
+        if self._idle(conn):
+            ConnectionPool.check_connection(conn)
+
+    async def reset_async(self, conn: AsyncConnection[Any]) -> None:
+        with self._lock:
+            self._returned[conn] = time.monotonic()
+
+    async def check_async(self, conn: AsyncConnection[Any]) -> None:
+        if self._idle(conn):
+            await AsyncConnectionPool.check_connection(conn)
+
+    def _idle(self, conn: Connection[Any] | AsyncConnection[Any]) -> bool:
         with self._lock:
             returned = self._returned.get(conn)
-        if returned is None or time.monotonic() - returned >= CHECK_IDLE_AFTER:
-            ConnectionPool.check_connection(conn)
+        return returned is None or time.monotonic() - returned >= CHECK_IDLE_AFTER
 
 
 def _generic_plans(conn: Connection[Any]) -> None:
@@ -99,9 +110,9 @@ def make_async_pool(
     dsn: str, *, max_size: int, name: str
 ) -> AsyncConnectionPool[AsyncConnection[TupleRow]]:
     """An async pool for an event loop's statements (the workers' claims), not open yet:
-    `await .open()` on that loop. Prepared statements keep one plan, as `generic_plans`.
-    Connections are not pinged on checkout: one broken by a restart fails its statement with
-    `OperationalError` and is replaced."""
+    `await .open()` on that loop. Prepared statements keep one plan, as `generic_plans`; a
+    connection that sat idle is checked before it is handed out, as in `make_pool`."""
+    idle = _IdleCheck()
     return AsyncConnectionPool(
         dsn,
         min_size=1,
@@ -109,6 +120,8 @@ def make_async_pool(
         open=False,
         name=name,
         configure=_generic_plans_async,
+        check=idle.check_async,
+        reset=idle.reset_async,
         kwargs={"application_name": name},
     )
 

@@ -99,3 +99,28 @@ def test_events_still_flow_after_the_waiting_task_is_killed(
     wait_for(lambda: _finished_tasks(replacement), timeout=LINGER_SECONDS + 30, what="its task")
     assert receiver.count() == 6
     assert len({r.headers["webhook-id"] for r in receiver.requests}) == 6
+
+
+def test_a_burst_claims_through_connections_that_broke_while_idle(
+    receiver: Receiver,
+    start_stack: Stack,
+    database_url: str,
+    db: psycopg.Connection[Any],
+) -> None:
+    # as after a Postgres restart: every connection the worker had is gone while it idles
+    settings, procs = start_stack({"url": receiver.url, "max_in_flight": 2})
+    (worker,) = procs.started[:1]
+    record_events(database_url, settings, [("update", "peer", "warm-up", {})])
+    wait_for(lambda: statuses(db) == {"delivered": 1}, what="the warm-up delivered")
+    time.sleep(LINGER_SECONDS + 1.5)  # its task ended; its connections sit idle
+    killed = db.execute(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE application_name = 'wg-webhooks-worker'"
+    ).fetchone()
+    assert killed is not None and killed[0] >= 2  # the task pool's and the claim pool's
+    items = [("update", "peer", f"peer-{i}", {"Seq": i}) for i in range(20)]
+    record_events(database_url, settings, items, per_transaction=20)
+    wait_for(lambda: statuses(db) == {"delivered": 21}, timeout=60, what="all delivered")
+    # a broken connection handed to a claim would have ended the burst with this warning
+    assert "database unavailable leasing more" not in worker.log()
+    assert sorted(r.json()["payload"]["Seq"] for r in receiver.requests[1:]) == list(range(20))
