@@ -128,8 +128,11 @@ SELECT id, %(endpoint)s, 'peer:' || identifier FROM webhook_events ORDER BY id;
 
 
 def backlog(dsn: str, count: int, endpoint: str) -> float:
-    """`count` pending deliveries made in SQL (generate_series), then VACUUM ANALYZE, as
-    autovacuum would have done by the time a backlog that size has built up; the seconds."""
+    """`count` pending deliveries made in SQL (generate_series), then VACUUM ANALYZE and a
+    CHECKPOINT, as autovacuum and the checkpointer would have done by the time a backlog that
+    size has built up; the seconds. Without the checkpoint the drain that follows runs inside
+    the one its WAL set off and writes a full page image for every page it first touches
+    (measured: 60 MB of WAL for the first 1M phase against 28 MB for the second)."""
     began = time.monotonic()
     with psycopg.connect(dsn) as conn:
         for statement in BACKLOG_SQL.split(";"):
@@ -138,4 +141,5 @@ def backlog(dsn: str, count: int, endpoint: str) -> float:
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE webhook_events, webhook_deliveries")
+        conn.execute("CHECKPOINT")
     return time.monotonic() - began
