@@ -9,10 +9,12 @@ own token) on an async connection of the same loop. So up to `leases.batch_size`
 endpoint stay in flight without a claim round, a publish and a task start per batch, an
 answered POST's slot is free again after one claim rather than after a durable commit, and no
 answer waits for a thread to be scheduled. It stops leasing after `leases.DRAIN_SECONDS` (a slow
-endpoint gives its worker thread back regularly), and when nothing is due it waits
-`leases.LINGER_SECONDS` for the next NOTIFY (`workers.wakeup`) before it ends, once its results
-are written. Everything it holds is renewed by the heartbeat while it runs; a killed task's rows
-come back within the started lease, as before.
+endpoint gives its worker thread back regularly). When the in-flight cap held its claim back
+while the endpoint's other tasks cannot fill the cap alone, it asks again a moment later
+(`ROOM_PAUSES`) rather than ending; when nothing is due it waits `leases.LINGER_SECONDS` for
+the next NOTIFY (`workers.wakeup`) before it ends, once its results are written. Everything
+it holds is renewed by the heartbeat while it runs; a killed task's rows come back within the
+started lease, as before.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ log = logging.getLogger("workers.tasks")
 
 LINGER_STEP = 0.25  # how soon a waiting task notices a shutdown
 GATHER_SECONDS = 0.005  # the longest the first answer of a round waits for the others
+# A task whose POSTs are all answered but whose claim the in-flight cap held back (other tasks'
+# rows, answered ones among them until their group commit) while the other tasks cannot fill the
+# cap alone asks again after these pauses: it keeps its share rather than ending, which would
+# cost a new task's message (relay round, publish, task start) when the room is back.
+ROOM_PAUSES = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
 CLAIM_CONNECTIONS = 8  # the loop's connections for claims, per worker process
 
 
@@ -111,6 +118,7 @@ class Drain:
         self.recorded = 0  # attempts written, of the handed over ones no longer in `recording`
         self.began = time.monotonic()
         self.claim_failed = False
+        self.room_soon = False  # the last claim was held back by the cap, room comes soon
 
     def run(self, jobs: list[Job]) -> int:
         """Send `jobs` and what the endpoint has due after them (from a worker thread, which
@@ -134,9 +142,11 @@ class Drain:
                 if leasing:
                     await self._submit(jobs_of(await self._claim(self._room())))
                 continue
-            # Idle. One task per endpoint waits for the next event; the others end.
             if not self._may_lease():
                 break
+            if self.room_soon and await self._wait_for_room():
+                continue
+            # Idle. One task per endpoint waits for the next event; the others end.
             if not await asyncio.to_thread(handoff.take, self.endpoint_name, self.run_token):
                 break
             if not await self._linger(seen):
@@ -181,6 +191,18 @@ class Drain:
         finally:
             _lingering.leave()
 
+    async def _wait_for_room(self) -> bool:
+        """Everything answered, the cap full, our share of it coming back: pause and claim
+        again until it does (ROOM_PAUSES, about 0.2s in all); whether POSTs are in flight again."""
+        for pause in ROOM_PAUSES:
+            await asyncio.sleep(pause)
+            if not self._may_lease():
+                return False
+            await self._submit(jobs_of(await self._claim(self._room())))
+            if self.in_flight or not self.room_soon:
+                return bool(self.in_flight)
+        return False
+
     async def _collect(self) -> list[Sent]:
         """The answers in so far: at least one, then until half of what is in flight is in,
         for at most GATHER_SECONDS (one claim refills the room: fewer, larger rounds)."""
@@ -222,6 +244,7 @@ class Drain:
             "endpoint": self.endpoint_name,
             "run_token": self.run_token,
             "want": want,
+            "window": leases.window(endpoint, self.rt.settings.webhook.batch_size),
             "cap": endpoint.max_in_flight,
             "max_tasks": leases.MAX_TASKS_PER_ENDPOINT,
             "lease_seconds": leases.STARTED_SECONDS,
@@ -231,13 +254,14 @@ class Drain:
 
     async def _claim(self, want: int, again: bool = True) -> list[Any]:
         """Up to `want` more of the endpoint's due deliveries, leased: one round trip for the
-        endpoint's claim lock and `claim_more`, in a transaction whose commit waits for no WAL
-        flush, the runtime endpoints' generation along ([] when none, or when the database is
-        out of reach: then the burst leases no more).
+        endpoint's claim lock and `claim_more` in a transaction whose commit waits for no WAL
+        flush ([] when none, or when the database is out of reach: then the burst leases no
+        more). Sets `room_soon` (see claim_more).
 
         One pipeline, read only after its single sync: the claim lock is held for the server's
-        time only. When the generation moved, the claim leased nothing (its own guard): the
-        snapshot is reloaded and the claim asked again."""
+        time only. When the runtime endpoints' generation moved, the claim leased nothing (its
+        own guard): the snapshot is reloaded and the claim asked again."""
+        self.room_soon = False
         params = self._claim_params(want)
         if not params:
             return []
@@ -245,29 +269,26 @@ class Drain:
             pool = await _claim_pool.get(self.rt.settings.database_dsn)
             async with pool.connection() as conn:
                 async with own_transactions_async(conn), conn.pipeline():
-                    generation = await conn.execute(query("endpoints_generation"))
                     await conn.execute(b"BEGIN")
-                    # a lease lost in a crash only comes back sooner: no WAL flush to wait for
-                    await conn.execute(b"SET LOCAL synchronous_commit = off")
                     await conn.execute(
                         query("claim_lock_endpoint_wait"), {"endpoint": self.endpoint_name}
                     )
                     claimed = await conn.execute(query("claim_more"), params)
                     await conn.execute(b"COMMIT")
-                rows = await claimed.fetchall()
-                current = await generation.fetchone()
+                found = await claimed.fetchall()
         except psycopg.errors.UniqueViolation:  # a key leased meanwhile: the next round
             return []
         except psycopg.OperationalError as exc:
             log.warning("database unavailable leasing more (%s); ending the burst", short(exc))
             self.claim_failed = True
             return []
-        if current is not None and current[0] != self.rt.endpoints.generation:
+        if found and found[0][0] != self.rt.endpoints.generation:
             # a removal or new URL shows before the next claim
             await asyncio.to_thread(self._refresh)
             if again:
                 return await self._claim(min(want, self._room()), again=False)
-        return list(rows)
+        self.room_soon = bool(found and found[0][1])
+        return [row[2:] for row in found if row[2] is not None]
 
     def _refresh(self) -> None:
         with self.rt.pool.connection() as conn:

@@ -34,8 +34,11 @@ WHERE NOT EXISTS (
 
 -- name: claim_lock_endpoint_wait
 -- A running task's turn to lease for its endpoint: waits for the endpoint's claim lock (the
--- relay only tries it), before claim_more in the same transaction.
-SELECT pg_advisory_xact_lock(hashtextextended('wg-webhooks claim:' || %(endpoint)s, 0));
+-- relay only tries it), before claim_more in the same transaction, whose commit then waits for
+-- no WAL flush (a lease lost in a crash only comes back sooner), so the lock is held for the
+-- server's time only.
+SELECT set_config('synchronous_commit', 'off', true),
+       pg_advisory_xact_lock(hashtextextended('wg-webhooks claim:' || %(endpoint)s, 0));
 
 -- name: claim_due
 -- Lease due deliveries: per endpoint up to its free in-flight room, only the oldest open one
@@ -154,19 +157,29 @@ ORDER BY s.id;
 -- Nothing for a disabled endpoint, nor when the runtime endpoints changed since the caller's
 -- snapshot (%(generation)s): it reloads them and asks again, so nothing leased here is POSTed
 -- to a URL its endpoint no longer has.
+-- Always one row at least, and each row starts with two columns about the claim:
+-- `generation`, the runtime endpoints' generation it saw, and `room_soon`: the in-flight cap
+-- (other tasks' rows, answered ones among them until their results are written) held the claim
+-- below %(want)s while the other tasks, %(window)s POSTs each at most, cannot fill the cap by
+-- themselves, so room comes back to this task within a group commit. The leased rows' columns
+-- follow (NULLs in the one row when nothing was leased).
 WITH in_flight AS (
     -- the rows this task has answers for are no longer POSTs in flight, recorded or not yet
     SELECT count(*) FILTER (WHERE id <> ALL(%(answered)s::bigint[])) AS rows,
            count(DISTINCT lease_token) FILTER (WHERE lease_token <> %(run_token)s::uuid) AS tasks
     FROM webhook_deliveries WHERE endpoint = %(endpoint)s AND status = 'leased'
+), generation AS (
+    SELECT coalesce((SELECT generation FROM webhook_endpoint_generation), 0) AS current
 ), room AS (
     SELECT CASE WHEN tasks >= %(max_tasks)s
                   OR EXISTS (SELECT 1 FROM webhook_endpoints w
                              WHERE w.name = %(endpoint)s AND w.disabled_at IS NOT NULL)
-                  OR coalesce((SELECT generation FROM webhook_endpoint_generation), 0)
-                     <> %(generation)s THEN 0
-                ELSE greatest(least(%(want)s, %(cap)s - rows), 0) END AS free
-    FROM in_flight
+                  OR current <> %(generation)s THEN 0
+                ELSE greatest(least(%(want)s, %(cap)s - rows), 0) END AS free,
+           current AS generation,
+           tasks < %(max_tasks)s AND %(cap)s - rows < %(want)s
+               AND tasks * %(window)s < %(cap)s AS room_soon
+    FROM in_flight, generation
 ), picked AS (
     SELECT d.id
     FROM webhook_deliveries_ready d
@@ -184,8 +197,10 @@ WITH in_flight AS (
     WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
     RETURNING d.id, d.event_id, d.endpoint, d.attempts
 )
-SELECT s.id, e.webhook_id, s.endpoint, s.attempts, e.body, e.created_at, e.trace_context
-FROM started s JOIN webhook_events e ON e.id = s.event_id
+SELECT r.generation, r.room_soon, s.id, e.webhook_id, s.endpoint, s.attempts, e.body, e.created_at,
+       e.trace_context
+FROM room r
+LEFT JOIN (started s JOIN webhook_events e ON e.id = s.event_id) ON true
 ORDER BY s.id;
 
 -- name: renew_leases

@@ -7,7 +7,9 @@ start. The claim rules stay the relay's: the in-flight cap, one open delivery pe
 from __future__ import annotations
 
 import re
+import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +19,7 @@ from tests.delivery.conftest import Stack
 from tests.support.events import record_events, statuses
 from tests.support.processes import Proc
 from tests.support.receiver import Receiver, Reply
-from tests.support.waiting import wait_for
+from tests.support.waiting import wait_for, wait_for_lock_waits
 from workers.leases import LINGER_SECONDS
 
 FINISHED = re.compile(r"Task webhooks\.deliver\[[0-9a-f-]+\] succeeded in [0-9.]+s: (\d+)")
@@ -124,3 +126,60 @@ def test_a_burst_claims_through_connections_that_broke_while_idle(
     # a broken connection handed to a claim would have ended the burst with this warning
     assert "database unavailable leasing more" not in worker.log()
     assert sorted(r.json()["payload"]["Seq"] for r in receiver.requests[1:]) == list(range(20))
+
+
+def test_a_task_the_cap_holds_back_claims_again_when_room_comes_back(
+    receiver_factory: Callable[..., Receiver],
+    start_stack: Stack,
+    database_url: str,
+    db: psycopg.Connection[Any],
+) -> None:
+    """A task whose POSTs are all answered while other tasks' rows fill the cap (answered ones
+    among them until their group commit) does not end: it claims again a moment later and
+    sends what is due. Here the other task holds four rows and never runs; the test holds the
+    endpoint's claim lock to see the task's claims: the one after its answer, which finds the
+    cap full, and the next, which finds room because the four rows were freed meanwhile. The
+    relay is gone, so only a task that stayed can send the rest."""
+    set_up = threading.Event()
+
+    def first_waits_for_the_set_up(r: Receiver, _q: Any) -> Reply:
+        if r.count() == 1:
+            set_up.wait(30)
+        return Reply()
+
+    receiver = receiver_factory(first_waits_for_the_set_up)
+    settings, procs = start_stack({"url": receiver.url, "max_in_flight": 4, "batch_size": 2})
+    worker, relay = procs.started
+    record_events(database_url, settings, [("update", "peer", "first", {"Seq": 0})])
+    wait_for(lambda: receiver.count() == 1, what="the first POST (answered after the set-up)")
+    relay.kill()
+    record_events(database_url, settings, [("update", "peer", f"other-{i}", {}) for i in range(4)])
+    other_task = str(uuid.uuid4())
+    db.execute(
+        "UPDATE webhook_deliveries SET status = 'leased', lease_token = %s,"
+        " lease_started = true, lease_expires_at = now() + interval '60 seconds'"
+        " WHERE status = 'pending'",
+        (other_task,),
+    )
+    items = [("update", "peer", f"peer-{i}", {"Seq": i}) for i in range(1, 6)]
+    record_events(database_url, settings, items, per_transaction=5)
+    claim_lock = "SELECT pg_advisory_{}(hashtextextended('wg-webhooks claim:' || endpoint, 0))"
+    claim_lock += " FROM webhook_deliveries LIMIT 1"
+    with psycopg.connect(database_url, autocommit=True) as locker:
+        locker.execute(claim_lock.format("lock"))
+        set_up.set()
+        wait_for_lock_waits(db, what="the task's claim after its answer")
+        locker.execute(claim_lock.format("unlock"))
+        locker.execute(claim_lock.format("lock"))  # after that claim: it found the cap full
+        wait_for_lock_waits(db, what="the task claiming again")  # it did not end
+        db.execute(
+            "UPDATE webhook_deliveries SET status = 'pending', lease_token = NULL,"
+            " lease_started = false, lease_expires_at = NULL WHERE lease_token = %s",
+            (other_task,),
+        )
+        locker.execute(claim_lock.format("unlock"))
+    wait_for(lambda: statuses(db) == {"delivered": 10}, timeout=30, what="all delivered")
+    wait_for(lambda: _finished_tasks(worker), timeout=LINGER_SECONDS + 30, what="the task's end")
+    assert _finished_tasks(worker) == [10]  # one task sent everything
+    assert receiver.count() == 10
+    assert receiver.max_in_flight <= 2  # the task's window
