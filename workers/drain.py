@@ -142,10 +142,10 @@ class Drain:
                 if leasing:
                     await self._submit(jobs_of(await self._claim(self._room())))
                 continue
-            if not self._may_lease():
-                break
-            if self.room_soon and await self._wait_for_room():
+            if self.room_soon and self._may_lease() and await self._wait_for_room():
                 continue
+            if not self._may_lease():  # its budget may have run out while it waited for room
+                break
             # Idle. One task per endpoint waits for the next event; the others end.
             if not await asyncio.to_thread(handoff.take, self.endpoint_name, self.run_token):
                 break
